@@ -1,0 +1,16 @@
+# Warning and numerics flags for the project's own targets (not for third-party code).
+#
+# -ffp-contract=off: the numerics contract forbids fused multiply-add in quantization arithmetic, so the
+# CPU computes the same bits as the GPU (src/common/numerics.h).
+function(fp8kit_set_compile_options target)
+  target_compile_options(${target} PRIVATE
+    $<$<COMPILE_LANGUAGE:CXX>:-Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wno-sign-conversion -Werror
+                              -ffp-contract=off>
+    $<$<COMPILE_LANGUAGE:CUDA>:-Werror=all-warnings -Xcompiler=-Wall,-Wextra,-Werror,-ffp-contract=off
+                               --expt-relaxed-constexpr>)
+  if(FP8KIT_SANITIZE)
+    target_compile_options(${target} PRIVATE
+      $<$<COMPILE_LANGUAGE:CXX>:-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer>)
+    target_link_options(${target} PRIVATE -fsanitize=address,undefined)
+  endif()
+endfunction()
