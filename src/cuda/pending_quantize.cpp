@@ -1,11 +1,11 @@
-// pending.cpp: CUDA operations whose kernels have not landed yet. Each refuses with a reason, so the
-// dispatcher falls back or reports it; the kernel work replaces these definitions one by one.
+// pending_quantize.cpp: CUDA quantization ops whose kernels have not landed yet. Each refuses with a
+// reason; the kernels in smxx/ replace these definitions.
 #include "cuda/cuda_backend.h"
 #include "fp8kit/error.h"
 
 namespace fp8kit::cuda {
 namespace {
-constexpr const char* kPending = "this CUDA kernel is not implemented yet";
+constexpr const char* kPending = "the CUDA quantization kernels are not implemented yet";
 }
 
 Verdict supports_quantize(const core::QuantizeProblem&) { return Verdict::no(kPending); }
@@ -16,7 +16,5 @@ Verdict supports_silu_mul(const core::SiluMulProblem&) { return Verdict::no(kPen
 void silu_mul(const core::SiluMulProblem&) { FP8KIT_FAIL(kPending); }
 Verdict supports_silu_mul_quantize(const core::SiluMulQuantizeProblem&) { return Verdict::no(kPending); }
 void silu_mul_quantize(const core::SiluMulQuantizeProblem&) { FP8KIT_FAIL(kPending); }
-Verdict supports_gemm(Backend, const core::GemmProblem&) { return Verdict::no(kPending); }
-void gemm(Backend, const core::GemmProblem&) { FP8KIT_FAIL(kPending); }
 
 }  // namespace fp8kit::cuda
