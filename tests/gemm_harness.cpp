@@ -255,55 +255,72 @@ std::vector<double> widen_output(const std::vector<uint8_t>& d, DType out, int64
   return v;
 }
 
+double round_to_output(double want, DType out) {
+  const float f = static_cast<float>(want);
+  switch (out) {
+    case DType::bf16: return numerics::bf16_bits_to_float(numerics::float_to_bf16_bits(f));
+    case DType::f16: return numerics::f16_bits_to_float(numerics::float_to_f16_bits(f));
+    default: return f;
+  }
+}
+
 std::string ErrorReport::describe() const {
   std::ostringstream o;
-  o << "relative Frobenius error " << rel_frobenius << ", " << nonfinite << " non-finite where the reference is finite, "
-    << lost_nan << " finite where the reference is NaN";
+  o << "relative Frobenius error " << rel_frobenius << " (to the float64 reference before rounding: "
+    << rel_frobenius_fp64 << "), " << nonfinite << " non-finite where the reference is finite, " << lost_nan
+    << " finite where the reference is NaN";
   if (worst_row >= 0) o << ", worst row " << worst_row << " (relative error " << worst_row_error << ")";
   return o.str();
 }
 
-ErrorReport report_from_rows(const std::vector<double>& err2, const std::vector<double>& ref2,
-                             const std::vector<int64_t>& nonfinite, const std::vector<int64_t>& lost_nan,
-                             int64_t skip_row) {
+ErrorReport report_from_rows(const RowSums& sums, int64_t skip_row) {
   ErrorReport r;
-  double e = 0.0, w = 0.0;
-  for (size_t i = 0; i < err2.size(); ++i) {
-    e += err2[i];
-    w += ref2[i];
-    r.nonfinite += nonfinite[i];
-    r.lost_nan += lost_nan[i];
-    if (static_cast<int64_t>(i) == skip_row || !(ref2[i] > 0.0)) continue;
-    const double row = std::sqrt(err2[i] / ref2[i]);
+  double e = 0.0, raw = 0.0, w = 0.0;
+  for (size_t i = 0; i < sums.err2.size(); ++i) {
+    e += sums.err2[i];
+    raw += sums.raw_err2[i];
+    w += sums.ref2[i];
+    r.nonfinite += sums.nonfinite[i];
+    r.lost_nan += sums.lost_nan[i];
+    if (static_cast<int64_t>(i) == skip_row || !(sums.ref2[i] > 0.0)) continue;
+    const double row = std::sqrt(sums.err2[i] / sums.ref2[i]);
     if (r.worst_row < 0 || row > r.worst_row_error) {
       r.worst_row = static_cast<int64_t>(i);
       r.worst_row_error = row;
     }
   }
   r.rel_frobenius = w > 0.0 ? std::sqrt(e / w) : std::sqrt(e);
+  r.rel_frobenius_fp64 = w > 0.0 ? std::sqrt(raw / w) : std::sqrt(raw);
   return r;
 }
 
-ErrorReport compare(const std::vector<double>& got, const std::vector<double>& want, int64_t m, int64_t n,
+ErrorReport compare(const std::vector<double>& got, const std::vector<double>& want, DType out, int64_t m, int64_t n,
                     int64_t skip_row) {
-  std::vector<double> err2(static_cast<size_t>(m), 0.0), ref2(static_cast<size_t>(m), 0.0);
-  std::vector<int64_t> nonfinite(static_cast<size_t>(m), 0), lost_nan(static_cast<size_t>(m), 0);
+  RowSums s;
+  s.err2.assign(static_cast<size_t>(m), 0.0);
+  s.raw_err2.assign(static_cast<size_t>(m), 0.0);
+  s.ref2.assign(static_cast<size_t>(m), 0.0);
+  s.nonfinite.assign(static_cast<size_t>(m), 0);
+  s.lost_nan.assign(static_cast<size_t>(m), 0);
   for (int64_t i = 0; i < m; ++i) {
+    const auto row = static_cast<size_t>(i);
     for (int64_t j = 0; j < n; ++j) {
       const double g = got[static_cast<size_t>(i * n + j)], w = want[static_cast<size_t>(i * n + j)];
       if (!std::isfinite(w)) {
-        lost_nan[static_cast<size_t>(i)] += std::isnan(w) && !std::isnan(g) ? 1 : 0;
+        s.lost_nan[row] += std::isnan(w) && !std::isnan(g) ? 1 : 0;
         continue;
       }
       if (!std::isfinite(g)) {
-        ++nonfinite[static_cast<size_t>(i)];
+        ++s.nonfinite[row];
         continue;
       }
-      err2[static_cast<size_t>(i)] += (g - w) * (g - w);
-      ref2[static_cast<size_t>(i)] += w * w;
+      const double rounded = round_to_output(w, out);
+      s.err2[row] += (g - rounded) * (g - rounded);
+      s.raw_err2[row] += (g - w) * (g - w);
+      s.ref2[row] += w * w;
     }
   }
-  return report_from_rows(err2, ref2, nonfinite, lost_nan, skip_row);
+  return report_from_rows(s, skip_row);
 }
 
 double tolerance(DType out) {

@@ -75,24 +75,34 @@ std::vector<double> reference_cpu(const HostOperands& h);
 /// D bytes [M, N] (tight) of dtype `out` widened to double.
 std::vector<double> widen_output(const std::vector<uint8_t>& d, DType out, int64_t m, int64_t n);
 
-/// Error of `got` against `want`, both [M, N].
+/// want rounded to the output dtype: the best result D can hold (via fp32, as the backends round).
+double round_to_output(double want, DType out);
+
+/// Per-row sums over the elements where want and got are finite, and per-row counts:
+///   err2[r] = sum (got - round_to_output(want))^2, raw_err2[r] = sum (got - want)^2, ref2[r] = sum want^2.
+struct RowSums {
+  std::vector<double> err2, raw_err2, ref2;
+  std::vector<int64_t> nonfinite, lost_nan;
+};
+
+/// Error of `got` against the float64 reference `want`. The pass measure is against the reference
+/// rounded to the output dtype: rounding alone puts a perfect bf16 result at a relative Frobenius
+/// error of ~1.6e-3 from float64, above 2e-3 for small outputs (seen: 2.04e-3 at 1 x 64), so the
+/// unrounded error is reported but not bounded.
 struct ErrorReport {
-  double rel_frobenius = 0.0;  // ||got - want|| / ||want|| over all elements
-  int64_t nonfinite = 0;       // elements of got that are NaN or inf where want is finite
-  int64_t lost_nan = 0;        // elements of got that are not NaN where want is NaN
-  int64_t worst_row = -1;      // the row with the largest relative error (rows with ||want|| > 0)
+  double rel_frobenius = 0.0;       // ||got - round(want)|| / ||want|| over all rows
+  double rel_frobenius_fp64 = 0.0;  // ||got - want|| / ||want|| (information)
+  int64_t nonfinite = 0;            // elements of got that are NaN or inf where want is finite
+  int64_t lost_nan = 0;             // elements of got that are not NaN where want is NaN
+  int64_t worst_row = -1;           // the row with the largest relative error (rows with ||want|| > 0)
   double worst_row_error = 0.0;
   std::string describe() const;
 };
-ErrorReport compare(const std::vector<double>& got, const std::vector<double>& want, int64_t m, int64_t n,
+/// skip_row is left out of the worst-row search.
+ErrorReport report_from_rows(const RowSums& sums, int64_t skip_row = -1);
+/// got and want [M, N] row-major; D's dtype `out`.
+ErrorReport compare(const std::vector<double>& got, const std::vector<double>& want, DType out, int64_t m, int64_t n,
                     int64_t skip_row = -1);
-
-/// Same reduction from per-row sums over the elements where want and got are finite
-/// (err2[r] = sum (got - want)^2, ref2[r] = sum want^2) and per-row counts. skip_row is left out of
-/// the worst-row search (the outlier row).
-ErrorReport report_from_rows(const std::vector<double>& err2, const std::vector<double>& ref2,
-                             const std::vector<int64_t>& nonfinite, const std::vector<int64_t>& lost_nan,
-                             int64_t skip_row = -1);
 
 /// The contract's relative Frobenius tolerance for an output dtype: bf16 2e-3, f16 1e-3, f32 1e-4.
 double tolerance(DType out);

@@ -1,4 +1,5 @@
-// cuda_gemm.cpp: the CUDA GEMM entry points: routes each GEMM backend to its implementation.
+// cuda_gemm.cpp: the CUDA GEMM entry points: routes each GEMM backend to its implementation. Refusal
+// reasons do not repeat the backend's name: the dispatcher prints them after it.
 //   cublaslt       cublaslt/  (NVIDIA cuBLASLt, block and row scaling on sm_90, per-tensor on sm_89+)
 //   cuda_fp8_mma   sm89/      (portable FP8 mma.sync, sm_89+)
 //   cuda_bf16_mma  sm80/      (portable, FP8 widened to f16 for mma.sync, sm_80+)
@@ -14,10 +15,10 @@ namespace fp8kit::cuda {
 
 Verdict supports_gemm(Backend backend, const core::GemmProblem& p) {
   if (!p.device.is_cuda()) {
-    return Verdict::no(detail::concat(backend_name(backend), " runs on CUDA tensors, got ", to_string(p.device)));
+    return Verdict::no(detail::concat("runs on CUDA tensors, got ", to_string(p.device)));
   }
   if (compute_capability(p.device.index) == 0) {
-    return Verdict::no(detail::concat(backend_name(backend), ": ", to_string(p.device), " is not a usable CUDA device"));
+    return Verdict::no(detail::concat(to_string(p.device), " is not a usable CUDA device"));
   }
   switch (backend) {
     case Backend::cublaslt: return cublaslt::supports_fp8_gemm(p);

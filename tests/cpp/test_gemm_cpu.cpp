@@ -32,7 +32,7 @@ std::vector<uint8_t> run_cpu(const HostOperands& h, Backend backend) {
 
 void expect_within_contract(const HostOperands& h, const std::vector<uint8_t>& d, const char* backend) {
   const auto want = reference_cpu(h);
-  const ErrorReport r = compare(widen_output(d, h.c.out, h.c.m, h.c.n), want, h.c.m, h.c.n);
+  const ErrorReport r = compare(widen_output(d, h.c.out, h.c.m, h.c.n), want, h.c.out, h.c.m, h.c.n);
   const double tol = tolerance(h.c.out);
   EXPECT_TRUE(r.rel_frobenius <= tol && r.worst_row_error <= 2 * tol && r.nonfinite == 0 && r.lost_nan == 0)
       << backend << " " << h.c.name() << ": " << r.describe() << " (tolerance " << tol << ", rows " << 2 * tol << ")";
@@ -87,7 +87,7 @@ TEST(GemmCpu, OutlierRowDoesNotDegradeOtherRows) {
   c.seed = fresh_seed();
   const HostOperands h = make_operands(c);
   const auto d = run_cpu(h, Backend::cpu);
-  const ErrorReport r = compare(widen_output(d, c.out, c.m, c.n), reference_cpu(h), c.m, c.n, c.outlier_row);
+  const ErrorReport r = compare(widen_output(d, c.out, c.m, c.n), reference_cpu(h), c.out, c.m, c.n, c.outlier_row);
   EXPECT_LE(r.worst_row_error, 2 * tolerance(c.out)) << c.name() << ": " << r.describe();
 }
 
@@ -100,17 +100,17 @@ TEST(GemmHarness, NoticesWrongResults) {
   const HostOperands h = make_operands(c);
   const auto want = reference_cpu(h);
   auto got = widen_output(run_cpu(h, Backend::cpu), c.out, c.m, c.n);
-  ASSERT_LE(compare(got, want, c.m, c.n).rel_frobenius, tolerance(c.out)) << c.name();
+  ASSERT_LE(compare(got, want, c.out, c.m, c.n).rel_frobenius, tolerance(c.out)) << c.name();
 
   auto one_row_off = got;
   for (int64_t j = 0; j < c.n; ++j) one_row_off[static_cast<size_t>(3 * c.n + j)] *= 1.01;
-  const ErrorReport r = compare(one_row_off, want, c.m, c.n);
+  const ErrorReport r = compare(one_row_off, want, c.out, c.m, c.n);
   EXPECT_EQ(r.worst_row, 3) << r.describe();
   EXPECT_GT(r.worst_row_error, 2 * tolerance(c.out)) << r.describe();
 
   auto unwritten = got;
   unwritten[5] = std::nan("");
-  EXPECT_EQ(compare(unwritten, want, c.m, c.n).nonfinite, 1);
+  EXPECT_EQ(compare(unwritten, want, c.out, c.m, c.n).nonfinite, 1);
 }
 
 TEST(GemmHarness, OperandsFollowTheirSeedAndLayout) {

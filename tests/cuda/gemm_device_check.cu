@@ -80,16 +80,23 @@ __device__ double widen(const void* d, DType out, int64_t idx) {
   return out == DType::bf16 ? numerics::bf16_bits_to_float(h) : numerics::f16_bits_to_float(h);
 }
 
+__device__ double round_to(double w, DType out) {
+  const float f = static_cast<float>(w);
+  if (out == DType::bf16) return numerics::bf16_bits_to_float(numerics::float_to_bf16_bits(f));
+  if (out == DType::f16) return numerics::f16_bits_to_float(numerics::float_to_f16_bits(f));
+  return f;
+}
+
 /// One block per compared row: sums over its columns, reduced in shared memory.
 __global__ void __launch_bounds__(kThreads) compare_rows_kernel(const void* d, DType out, int64_t ldd,
                                                                 const int64_t* rows, int64_t n, const double* want,
-                                                                double* err2, double* ref2, long long* nonfinite,
-                                                                long long* lost_nan) {
-  __shared__ double s_err[kThreads], s_ref[kThreads];
+                                                                double* err2, double* raw_err2, double* ref2,
+                                                                long long* nonfinite, long long* lost_nan) {
+  __shared__ double s_err[kThreads], s_raw[kThreads], s_ref[kThreads];
   __shared__ long long s_nf[kThreads], s_ln[kThreads];
   const int64_t i = blockIdx.x;
   const int64_t row = rows != nullptr ? rows[i] : i;
-  double e = 0.0, w2 = 0.0;
+  double e = 0.0, raw = 0.0, w2 = 0.0;
   long long nf = 0, ln = 0;
   for (int64_t j = threadIdx.x; j < n; j += kThreads) {
     const double g = widen(d, out, row * ldd + j);
@@ -99,11 +106,14 @@ __global__ void __launch_bounds__(kThreads) compare_rows_kernel(const void* d, D
     } else if (!isfinite(g)) {
       ++nf;
     } else {
-      e += (g - w) * (g - w);
+      const double rounded = round_to(w, out);
+      e += (g - rounded) * (g - rounded);
+      raw += (g - w) * (g - w);
       w2 += w * w;
     }
   }
   s_err[threadIdx.x] = e;
+  s_raw[threadIdx.x] = raw;
   s_ref[threadIdx.x] = w2;
   s_nf[threadIdx.x] = nf;
   s_ln[threadIdx.x] = ln;
@@ -111,6 +121,7 @@ __global__ void __launch_bounds__(kThreads) compare_rows_kernel(const void* d, D
   for (int step = kThreads / 2; step > 0; step /= 2) {
     if (static_cast<int>(threadIdx.x) < step) {
       s_err[threadIdx.x] += s_err[threadIdx.x + step];
+      s_raw[threadIdx.x] += s_raw[threadIdx.x + step];
       s_ref[threadIdx.x] += s_ref[threadIdx.x + step];
       s_nf[threadIdx.x] += s_nf[threadIdx.x + step];
       s_ln[threadIdx.x] += s_ln[threadIdx.x + step];
@@ -119,6 +130,7 @@ __global__ void __launch_bounds__(kThreads) compare_rows_kernel(const void* d, D
   }
   if (threadIdx.x == 0) {
     err2[i] = s_err[0];
+    raw_err2[i] = s_raw[0];
     ref2[i] = s_ref[0];
     nonfinite[i] = s_nf[0];
     lost_nan[i] = s_ln[0];
@@ -209,16 +221,18 @@ RowSums compare_rows_on_device(const void* d, DType out, int64_t ldd, const int6
                                const double* want) {
   const size_t count = static_cast<size_t>(r);
   double* err2 = device_array<double>(count);
+  double* raw_err2 = device_array<double>(count);
   double* ref2 = device_array<double>(count);
   long long* nonfinite = device_array<long long>(count);
   long long* lost_nan = device_array<long long>(count);
   if (r > 0) {
-    compare_rows_kernel<<<static_cast<unsigned>(r), kThreads>>>(d, out, ldd, rows, n, want, err2, ref2, nonfinite,
-                                                                 lost_nan);
+    compare_rows_kernel<<<static_cast<unsigned>(r), kThreads>>>(d, out, ldd, rows, n, want, err2, raw_err2, ref2,
+                                                                 nonfinite, lost_nan);
     FP8KIT_CUDA_CHECK_LAUNCH("compare_rows_kernel");
   }
   RowSums sums;
   sums.err2 = take_to_host(err2, count);
+  sums.raw_err2 = take_to_host(raw_err2, count);
   sums.ref2 = take_to_host(ref2, count);
   for (long long x : take_to_host(nonfinite, count)) sums.nonfinite.push_back(x);
   for (long long x : take_to_host(lost_nan, count)) sums.lost_nan.push_back(x);

@@ -33,12 +33,8 @@ DeviceGemmView device_view(const HostOperands& h, const OperandPointers& ptrs);
 /// multiplied and summed in float64, plus the bias. `rows` is a device array of R row indices.
 void reference_rows_on_device(const DeviceGemmView& v, const int64_t* rows, int64_t r, double* ref);
 
-/// Per-row error sums of output rows rows[i] of D (device, dtype `out`, row stride ldd) against
-/// want[i, :] (device, R x N doubles): the inputs of report_from_rows. rows == nullptr: rows 0..R-1.
-struct RowSums {
-  std::vector<double> err2, ref2;
-  std::vector<int64_t> nonfinite, lost_nan;
-};
+/// Per-row error sums (see RowSums) of output rows rows[i] of D (device, dtype `out`, row stride ldd)
+/// against want[i, :] (device, R x N doubles). rows == nullptr: rows 0..R-1.
 RowSums compare_rows_on_device(const void* d, DType out, int64_t ldd, const int64_t* rows, int64_t r, int64_t n,
                                const double* want);
 

@@ -26,6 +26,11 @@
 #include "gemm_harness.h"
 #include "test_support.h"
 
+namespace fp8kit {
+/// Test names and failure messages print the backend's name.
+inline void PrintTo(Backend b, std::ostream* os) { *os << backend_name(b); }
+}  // namespace fp8kit
+
 namespace fp8kit::testing::gemm {
 namespace {
 
@@ -120,7 +125,7 @@ void expect_matches_reference(const Prepared& p, const std::string& who) {
   const GemmCase& c = p.host.c;
   const RowSums s = compare_rows_on_device(p.d->get(), c.out, c.n, static_cast<const int64_t*>(p.rows->get()), p.sampled,
                                            c.n, static_cast<const double*>(p.ref->get()));
-  const ErrorReport r = report_from_rows(s.err2, s.ref2, s.nonfinite, s.lost_nan);
+  const ErrorReport r = report_from_rows(s);
   const double tol = tolerance(c.out);
   EXPECT_TRUE(r.rel_frobenius <= tol && r.worst_row_error <= 2 * tol && r.nonfinite == 0 && r.lost_nan == 0)
       << who << " " << c.name() << ": " << r.describe() << " (tolerance " << tol << ", per row " << 2 * tol << ")";
@@ -424,7 +429,7 @@ TEST(GemmCuda, BackendsAgree) {
       for (size_t j = i + 1; j < outputs.size(); ++j) {
         const RowSums s = compare_rows_on_device(outputs[j].second->get(), c.out, c.n, nullptr, c.m, c.n,
                                                  static_cast<const double*>(wide.get()));
-        const ErrorReport r = report_from_rows(s.err2, s.ref2, s.nonfinite, s.lost_nan);
+        const ErrorReport r = report_from_rows(s);
         EXPECT_TRUE(r.rel_frobenius <= tolerance(c.out) && r.nonfinite == 0 && r.lost_nan == 0)
             << backend_name(outputs[j].first) << " vs " << backend_name(outputs[i].first) << " " << c.name() << ": "
             << r.describe();

@@ -50,27 +50,26 @@ size_t stage_bytes(TileShape tile) {
   return bm * kTileK + static_cast<size_t>(kTileN) * kTileK + (bm + 4) * sizeof(float);
 }
 
-Verdict check_mma_gemm(const core::GemmProblem& p, int min_cc, bool fp8_e4m3_only, const char* backend) {
+Verdict check_mma_gemm(const core::GemmProblem& p, int min_cc, bool fp8_e4m3_only) {
   using detail::concat;
-  if (!p.device.is_cuda()) return Verdict::no(concat(backend, " runs on CUDA tensors, got ", to_string(p.device)));
+  if (!p.device.is_cuda()) return Verdict::no(concat("runs on CUDA tensors, got ", to_string(p.device)));
   const int cc = compute_capability(p.device.index);
-  if (cc == 0) return Verdict::no(concat(backend, ": no usable CUDA device ", to_string(p.device)));
+  if (cc == 0) return Verdict::no(concat("no usable CUDA device ", to_string(p.device)));
   if (cc < min_cc) {
-    return Verdict::no(concat(backend, " needs compute capability ", min_cc / 10, ".", min_cc % 10, " or newer; ",
+    return Verdict::no(concat("needs compute capability ", min_cc / 10, ".", min_cc % 10, " or newer; ",
                               to_string(p.device), " is ", cc / 10, ".", cc % 10));
   }
   if (fp8_e4m3_only && (p.a.dtype != DType::e4m3fn || p.b.dtype != DType::e4m3fn)) {
-    return Verdict::no(concat(backend, " multiplies e4m3fn operands only (mma.sync e4m3.e4m3); got A ",
-                              dtype_name(p.a.dtype), " and B ", dtype_name(p.b.dtype)));
+    return Verdict::no(concat("multiplies e4m3fn operands only (mma.sync e4m3.e4m3); got A ", dtype_name(p.a.dtype),
+                              " and B ", dtype_name(p.b.dtype)));
   }
   if (p.scaling == GemmScaling::block && (p.block_n != kTileN || p.block_k != kTileK)) {
-    return Verdict::no(concat(backend, " supports 128 x 128 weight blocks with 1 x 128 activation groups; got block_n=",
+    return Verdict::no(concat("supports 128 x 128 weight blocks with 1 x 128 activation groups; got block_n=",
                               p.block_n, " block_k=", p.block_k));
   }
   constexpr int64_t kIntMax = std::numeric_limits<int>::max();
   if (p.m() > kIntMax || p.n() > kIntMax || p.k() > kIntMax) {
-    return Verdict::no(concat(backend, " indexes M, N and K with 32-bit integers; got M=", p.m(), " N=", p.n(),
-                              " K=", p.k()));
+    return Verdict::no(concat("indexes M, N and K with 32-bit integers; got M=", p.m(), " N=", p.n(), " K=", p.k()));
   }
   return Verdict::yes();
 }

@@ -63,8 +63,8 @@ struct MmaGemmPlan {
 
 /// Why a portable mma.sync GEMM cannot run `p` on its device: compute capability below `min_cc`,
 /// scaling granularity other than 128 x 128 blocks, `fp8_e4m3_only` and an e5m2 operand, or sizes
-/// beyond 32-bit indexing. `backend` names the backend in the reasons.
-Verdict check_mma_gemm(const core::GemmProblem& p, int min_cc, bool fp8_e4m3_only, const char* backend);
+/// beyond 32-bit indexing.
+Verdict check_mma_gemm(const core::GemmProblem& p, int min_cc, bool fp8_e4m3_only);
 
 /// The launch plan for `p` on its device. `widen_to_f16` sets the f16 widening fields.
 MmaGemmPlan plan_mma_gemm(const core::GemmProblem& p, bool widen_to_f16);

@@ -105,22 +105,22 @@ Verdict make_plan(const core::GemmProblem& p, Plan& plan) {
   plan.mode = p.scaling == GemmScaling::block ? ScaleMode::block : per_tensor ? ScaleMode::tensor : ScaleMode::outer_vector;
 
   if (plan.mode == ScaleMode::tensor) {
-    if (cc < 89) return Verdict::no(concat("cublaslt: FP8 GEMMs need compute capability 8.9 or newer; ", dev, " is ", cc / 10, ".", cc % 10));
+    if (cc < 89) return Verdict::no(concat("FP8 GEMMs need compute capability 8.9 or newer; ", dev, " is ", cc / 10, ".", cc % 10));
   } else {
     const char* what = plan.mode == ScaleMode::block ? "block scaling (VEC128 x BLK128x128)" : "row scaling (OUTER_VEC)";
     if (cc != 90) {
-      return Verdict::no(concat("cublaslt: ", what, " runs on compute capability 9.0 only; ", dev, " is ", cc / 10, ".", cc % 10));
+      return Verdict::no(concat("", what, " runs on compute capability 9.0 only; ", dev, " is ", cc / 10, ".", cc % 10));
     }
     if (library_version() < kBlockScalingVersion) {
-      return Verdict::no(concat("cublaslt: ", what, " needs cuBLASLt 12.9 or newer; this one is ", library_version()));
+      return Verdict::no(concat("", what, " needs cuBLASLt 12.9 or newer; this one is ", library_version()));
     }
   }
   if (plan.mode == ScaleMode::block && (p.block_n != 128 || p.block_k != 128)) {
-    return Verdict::no(concat("cublaslt: block scaling is 128 x 128 (weight) and 1 x 128 (activation); got block_n=",
+    return Verdict::no(concat("block scaling is 128 x 128 (weight) and 1 x 128 (activation); got block_n=",
                               p.block_n, " block_k=", p.block_k));
   }
   if (p.a.dtype == DType::e5m2 && p.b.dtype == DType::e5m2) {
-    return Verdict::no("cublaslt: cuBLASLt has no e5m2 x e5m2 FP8 GEMM (one operand must be e4m3fn)");
+    return Verdict::no("cuBLASLt has no e5m2 x e5m2 FP8 GEMM (one operand must be e4m3fn)");
   }
   plan.weight_type = fp8_type(p.b.dtype);
   plan.act_type = fp8_type(p.a.dtype);
@@ -128,25 +128,25 @@ Verdict make_plan(const core::GemmProblem& p, Plan& plan) {
   plan.out_size = static_cast<size_t>(dtype_size(p.d.dtype));
 
   if (plan.k < 16 || plan.k % 16 != 0) {
-    return Verdict::no(concat("cublaslt: FP8 GEMMs need K to be a positive multiple of 16; got K=", plan.k));
+    return Verdict::no(concat("FP8 GEMMs need K to be a positive multiple of 16; got K=", plan.k));
   }
   if (static_cast<size_t>(plan.n) * plan.out_size % 16 != 0) {
-    return Verdict::no(concat("cublaslt: rows of D must be a multiple of 16 bytes; got N=", plan.n, " x ", plan.out_size,
+    return Verdict::no(concat("rows of D must be a multiple of 16 bytes; got N=", plan.n, " x ", plan.out_size,
                               " bytes"));
   }
   plan.m_run = plan.mode == ScaleMode::block ? round_up(plan.m, 4) : plan.m;
   plan.pad_rows = plan.m_run != plan.m;
   if (!aligned16(p.b.data) || p.b.ld % 16 != 0) {
-    return Verdict::no(concat("cublaslt: B (weight) rows must start on 16-byte boundaries; got address ", p.b.data,
+    return Verdict::no(concat("B (weight) rows must start on 16-byte boundaries; got address ", p.b.data,
                               " and row stride ", p.b.ld, " bytes"));
   }
   if (!plan.pad_rows) {
     if (!aligned16(p.a.data) || p.a.ld % 16 != 0) {
-      return Verdict::no(concat("cublaslt: A (activation) rows must start on 16-byte boundaries; got address ", p.a.data,
+      return Verdict::no(concat("A (activation) rows must start on 16-byte boundaries; got address ", p.a.data,
                                 " and row stride ", p.a.ld, " bytes"));
     }
     if (!aligned16(p.d.data) || static_cast<size_t>(p.d.ld) * plan.out_size % 16 != 0) {
-      return Verdict::no(concat("cublaslt: D rows must start on 16-byte boundaries; got address ", p.d.data,
+      return Verdict::no(concat("D rows must start on 16-byte boundaries; got address ", p.d.data,
                                 " and row stride ", p.d.ld, " elements"));
     }
   }
@@ -179,10 +179,10 @@ Verdict make_plan(const core::GemmProblem& p, Plan& plan) {
       plan.bias = BiasMode::epilogue;
       plan.bias_type = plan.out_type;
     } else if (p.bias_dtype != p.d.dtype) {
-      return Verdict::no(concat("cublaslt: with ", dtype_name(p.d.dtype), " output cuBLASLt adds a ", dtype_name(p.d.dtype),
+      return Verdict::no(concat("with ", dtype_name(p.d.dtype), " output cuBLASLt adds a ", dtype_name(p.d.dtype),
                                 " bias only; a ", dtype_name(p.bias_dtype), " bias would have to be rounded first"));
     } else {
-      return Verdict::no(concat("cublaslt: the bias must start on a 16-byte boundary; got address ", p.bias));
+      return Verdict::no(concat("the bias must start on a 16-byte boundary; got address ", p.bias));
     }
   }
   return Verdict::yes();
@@ -334,7 +334,7 @@ Verdict supports_fp8_gemm(const core::GemmProblem& p) {
   if (!v.ok) return v;
   const ChosenAlgo algo = choose_algorithm(p, plan, planned_operands(p, plan));
   if (!algo.found) {
-    return Verdict::no(concat("cublaslt: no ", mode_name(plan.mode), " algorithm for M=", plan.m, " N=", plan.n, " K=",
+    return Verdict::no(concat("no ", mode_name(plan.mode), " algorithm for M=", plan.m, " N=", plan.n, " K=",
                               plan.k, " (", dtype_name(p.a.dtype), " x ", dtype_name(p.b.dtype), " -> ",
                               dtype_name(p.d.dtype), "): ", algo.why_not));
   }
@@ -344,7 +344,7 @@ Verdict supports_fp8_gemm(const core::GemmProblem& p) {
 void run_fp8_gemm(const core::GemmProblem& p) {
   Plan plan;
   const Verdict v = make_plan(p, plan);
-  FP8KIT_CHECK(v.ok, v.reason);
+  FP8KIT_CHECK(v.ok, "cublaslt: ", v.reason);
   const Operands planned = planned_operands(p, plan);
   const ChosenAlgo algo = choose_algorithm(p, plan, planned);
   FP8KIT_CHECK(algo.found, "cublaslt: no algorithm for M=", plan.m, " N=", plan.n, " K=", plan.k, ": ", algo.why_not);

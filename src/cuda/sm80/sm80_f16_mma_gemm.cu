@@ -63,7 +63,7 @@ struct F16WideningPolicy {
 }  // namespace
 
 Verdict supports_f16_mma_gemm(const core::GemmProblem& p) {
-  return mma_sync::check_mma_gemm(p, 80, /*fp8_e4m3_only=*/false, kBackend);
+  return mma_sync::check_mma_gemm(p, 80, /*fp8_e4m3_only=*/false);
 }
 
 void run_f16_mma_gemm(const core::GemmProblem& p) {

@@ -32,7 +32,7 @@ struct Fp8MmaPolicy {
 }  // namespace
 
 Verdict supports_fp8_mma_gemm(const core::GemmProblem& p) {
-  return mma_sync::check_mma_gemm(p, 89, /*fp8_e4m3_only=*/true, kBackend);
+  return mma_sync::check_mma_gemm(p, 89, /*fp8_e4m3_only=*/true);
 }
 
 void run_fp8_mma_gemm(const core::GemmProblem& p) {
