@@ -109,10 +109,10 @@ Verdict make_plan(const core::GemmProblem& p, Plan& plan) {
   } else {
     const char* what = plan.mode == ScaleMode::block ? "block scaling (VEC128 x BLK128x128)" : "row scaling (OUTER_VEC)";
     if (cc != 90) {
-      return Verdict::no(concat("", what, " runs on compute capability 9.0 only; ", dev, " is ", cc / 10, ".", cc % 10));
+      return Verdict::no(concat(what, " runs on compute capability 9.0 only; ", dev, " is ", cc / 10, ".", cc % 10));
     }
     if (library_version() < kBlockScalingVersion) {
-      return Verdict::no(concat("", what, " needs cuBLASLt 12.9 or newer; this one is ", library_version()));
+      return Verdict::no(concat(what, " needs cuBLASLt 12.9 or newer; this one is ", library_version()));
     }
   }
   if (plan.mode == ScaleMode::block && (p.block_n != 128 || p.block_k != 128)) {
