@@ -17,7 +17,7 @@ enum class Backend : uint8_t {
   cuda,           // fp8kit's own CUDA kernels (quantize/dequantize: portable sm_80+; GEMM: best own kernel)
   cublaslt,       // NVIDIA cuBLASLt (GEMM only; block and row scaling need sm_90)
   cuda_fp8_mma,   // portable GEMM: mma.sync FP8 (sm_89+)
-  cuda_bf16_mma,  // portable GEMM: FP8 tiles widened to bf16 in shared memory (sm_80+)
+  cuda_bf16_mma,  // portable GEMM: FP8 fragments widened (exactly) to f16 in registers for mma.sync (sm_80+)
   cuda_sm90,      // Hopper GEMM: TMA + wgmma (sm_90a)
 };
 

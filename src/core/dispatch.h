@@ -14,9 +14,10 @@ namespace fp8kit::core {
 Backend choose_elementwise_backend(const Device& device, Backend requested, const Verdict& cuda_verdict,
                                    const char* op);
 
-/// GEMM backends for `p` in preference order, each with its verdict (first ok = chosen). For CUDA
-/// problems the order comes from the measured table in gemm_dispatch.cpp; FP8KIT_GEMM_BACKEND or
-/// `requested` narrows it to one backend.
+/// GEMM backends for `p` in preference order, each with its verdict, up to and including the first
+/// that accepts (the chosen one; later backends are not asked). For CUDA problems the order comes from
+/// the measured table in gemm_dispatch.cpp; FP8KIT_GEMM_BACKEND or `requested` narrows it to one
+/// backend (`cuda`: fp8kit's own kernels).
 struct GemmCandidate {
   Backend backend;
   Verdict verdict;

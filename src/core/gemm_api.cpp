@@ -33,7 +33,8 @@ core::GemmProblem make_gemm_problem(const GemmArgs& args, const GemmOptions& o) 
   core::check_same_device(dev, args.d, "D", op);
   core::check_same_device(dev, args.a_scales, "As", op);
   core::check_same_device(dev, args.b_scales, "Bs", op);
-  core::check_same_device(dev, args.bias, "bias", op);
+  const bool has_bias = args.bias.data != nullptr || args.bias.rank != 0;
+  if (has_bias) core::check_same_device(dev, args.bias, "bias", op);  // an absent bias has no device
 
   core::GemmProblem p;
   p.a = core::as_matrix(args.a, op, "A");
@@ -58,7 +59,7 @@ core::GemmProblem make_gemm_problem(const GemmArgs& args, const GemmOptions& o) 
     p.a_scales = row_scales(args.a_scales, m, "As (row scales)", op);
     p.b_scales = row_scales(args.b_scales, n, "Bs (row scales)", op);
   }
-  if (args.bias.data != nullptr || args.bias.rank != 0) {
+  if (has_bias) {
     FP8KIT_CHECK(is_high_precision(args.bias.dtype), op, ": bias must be f32, bf16 or f16, got ",
                  dtype_name(args.bias.dtype));
     FP8KIT_CHECK(core::vector_stride(args.bias, n, op, "bias") == 1 || n <= 1, op,

@@ -1,4 +1,13 @@
 // gemm_dispatch.cpp: which GEMM backends may run a problem, in preference order.
+//
+// CPU tensors: cpu (or cpu_reference). CUDA tensors: an order of CUDA backends from the table below,
+// by the device's compute capability (probed once per device) and the problem's shape class; each
+// backend then says whether it can run the problem, and the first that can is chosen. A backend that
+// cannot run on the device (no sm_90, no FP8 tensor cores...) simply refuses with its reason, so the
+// same order serves every GPU. FP8KIT_GEMM_BACKEND or GemmOptions::backend narrows the order to one
+// backend (`cuda` = fp8kit's own kernels, in table order).
+#include <array>
+
 #include "core/dispatch.h"
 #include "cuda/cuda_backend.h"
 #include "fp8kit/error.h"
@@ -11,11 +20,65 @@ bool is_cuda_gemm_backend(Backend b) {
          b == Backend::cuda_sm90;
 }
 
-/// Preference order on CUDA devices. `cuda` means "fp8kit's own kernels": every own backend.
-std::vector<Backend> cuda_preference(Backend requested) {
-  if (requested == Backend::cuda) return {Backend::cuda_sm90, Backend::cuda_fp8_mma, Backend::cuda_bf16_mma};
-  if (requested != Backend::automatic) return {requested};
-  return {Backend::cuda_sm90, Backend::cublaslt, Backend::cuda_fp8_mma, Backend::cuda_bf16_mma};
+/// Shape classes: decode-sized M (<= 64), M <= 128, large M; N and K multiples of 128 or not; block or
+/// row scaling.
+enum class MClass : uint8_t { decode, small, large };
+
+MClass m_class(int64_t m) { return m <= 64 ? MClass::decode : m <= 128 ? MClass::small : MClass::large; }
+
+using Order = std::array<Backend, 4>;
+
+struct TableRow {
+  MClass m;
+  bool ragged;
+  GemmScaling scaling;
+  Order order;
+};
+
+constexpr Backend kLt = Backend::cublaslt, kSm90 = Backend::cuda_sm90, kFp8 = Backend::cuda_fp8_mma,
+                  kF16 = Backend::cuda_bf16_mma;
+
+/// Hopper (compute capability 9.0). Seeded from the H200 measurements in design.md, where cuBLASLt beat
+/// every other implementation measured at every shape; the Hopper kernel moves ahead of cuBLASLt in a
+/// class once the GEMM benchmark shows it winning there (bench_gemm prints the order each run measured,
+/// recorded in BENCHMARKS.md). The portable kernels take the ragged shapes cuBLASLt refuses.
+constexpr TableRow kHopperTable[] = {
+    {MClass::decode, false, GemmScaling::block, {kLt, kSm90, kFp8, kF16}},
+    {MClass::decode, true, GemmScaling::block, {kLt, kSm90, kFp8, kF16}},
+    {MClass::small, false, GemmScaling::block, {kLt, kSm90, kFp8, kF16}},
+    {MClass::small, true, GemmScaling::block, {kLt, kSm90, kFp8, kF16}},
+    {MClass::large, false, GemmScaling::block, {kLt, kSm90, kFp8, kF16}},
+    {MClass::large, true, GemmScaling::block, {kLt, kSm90, kFp8, kF16}},
+    {MClass::decode, false, GemmScaling::row, {kLt, kSm90, kFp8, kF16}},
+    {MClass::decode, true, GemmScaling::row, {kLt, kSm90, kFp8, kF16}},
+    {MClass::small, false, GemmScaling::row, {kLt, kSm90, kFp8, kF16}},
+    {MClass::small, true, GemmScaling::row, {kLt, kSm90, kFp8, kF16}},
+    {MClass::large, false, GemmScaling::row, {kLt, kSm90, kFp8, kF16}},
+    {MClass::large, true, GemmScaling::row, {kLt, kSm90, kFp8, kF16}},
+};
+
+/// Every other GPU: cuBLASLt where it can (per-tensor FP8 from sm_89, block scaling only on sm_90),
+/// FP8 mma.sync from sm_89, the f16-widening kernel from sm_80.
+constexpr Order kDefaultOrder = {kLt, kSm90, kFp8, kF16};
+
+Order automatic_order(const GemmProblem& p) {
+  if (cuda::compute_capability(p.device.index) != 90) return kDefaultOrder;
+  const MClass m = m_class(p.m());
+  const bool ragged = p.n() % 128 != 0 || p.k() % 128 != 0;
+  for (const TableRow& row : kHopperTable) {
+    if (row.m == m && row.ragged == ragged && row.scaling == p.scaling) return row.order;
+  }
+  return kDefaultOrder;
+}
+
+std::vector<Backend> cuda_preference(const GemmProblem& p, Backend requested) {
+  if (requested != Backend::automatic && requested != Backend::cuda) return {requested};
+  std::vector<Backend> out;
+  for (Backend b : automatic_order(p)) {
+    if (requested == Backend::cuda && b == Backend::cublaslt) continue;  // `cuda` = fp8kit's own kernels
+    out.push_back(b);
+  }
+  return out;
 }
 
 }  // namespace
@@ -33,7 +96,12 @@ std::vector<GemmCandidate> gemm_candidates(const GemmProblem& p, Backend request
   const Backend b = requested == Backend::automatic ? backend_from_env("FP8KIT_GEMM_BACKEND") : requested;
   FP8KIT_CHECK(b == Backend::automatic || is_cuda_gemm_backend(b), "gemm: backend ", backend_name(b),
                " cannot run on tensors on ", to_string(p.device));
-  for (Backend c : cuda_preference(b)) out.push_back({c, cuda::supports_gemm(c, p)});
+  // Verdicts in order, up to the first backend that accepts (later ones are not asked: each check
+  // costs host time on every call).
+  for (Backend c : cuda_preference(p, b)) {
+    out.push_back({c, cuda::supports_gemm(c, p)});
+    if (out.back().verdict.ok) break;
+  }
   return out;
 }
 

@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "commands.h"
+#include "commands/doctor_gemm.h"
 #include "fp8kit/fp8kit.h"
 
 namespace fp8kit::cli {
@@ -31,6 +32,7 @@ int run_doctor(const Args& args) {
       std::printf("  cuda:%d %s, sm_%d%d, %d SMs, %.1f GiB\n", g.ordinal, g.name.c_str(), g.major, g.minor,
                   g.multiprocessors, static_cast<double>(g.memory_bytes) / (1024.0 * 1024.0 * 1024.0));
     }
+    for (const GpuInfo& g : caps.gpus) print_gemm_paths(g);
   }
   return 0;
 }
