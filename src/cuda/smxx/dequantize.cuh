@@ -50,9 +50,10 @@ __global__ void __launch_bounds__(kDequantThreads) smxx_dequantize_kernel(const 
   auto* y = static_cast<uint8_t*>(p.y);
   for (uint32_t base = blockIdx.x * blockDim.x + threadIdx.x; base < units; base += kDequantUnroll * stride) {
     uint4 raw[kDequantUnroll];
-    int64_t row[kDequantUnroll];
+    int64_t row[kDequantUnroll], tile_row[kDequantUnroll];
     uint32_t col[kDequantUnroll];
     bool vector[kDequantUnroll];
+    float chunk_scale[kDequantUnroll];
 #pragma unroll
     for (int k = 0; k < kDequantUnroll; ++k) {
       const uint32_t u = base + static_cast<uint32_t>(k) * stride;
@@ -62,20 +63,22 @@ __global__ void __launch_bounds__(kDequantThreads) smxx_dequantize_kernel(const 
       vector[k] = u < units && p.vector && col[k] + kDequantChunk <= p.cols;
       raw[k] = vector[k] ? __ldg(reinterpret_cast<const uint4*>(p.q + row[k] * p.q_ld + col[k]))
                          : make_uint4(0, 0, 0, 0);
+      tile_row[k] = tile_index(row[k], p.tile_rows);
+      // issued with the codes, so the two loads overlap
+      chunk_scale[k] = vector[k] && p.scale_per_chunk ? load_scale(p.s, tile_row[k], tile_index(col[k], p.tile_cols)) : 0.0f;
     }
 #pragma unroll
     for (int k = 0; k < kDequantUnroll; ++k) {
       const uint32_t u = base + static_cast<uint32_t>(k) * stride;
       if (u >= units) break;
-      const int64_t tr = tile_index(row[k], p.tile_rows);
+      const int64_t tr = tile_row[k];
       if (vector[k]) {
         float v[kDequantChunk];
 #pragma unroll
         for (int w = 0; w < 4; ++w) decode4<F>(word(raw[k], w), v + 4 * w);
         if (p.scale_per_chunk) {
-          const float s = load_scale(p.s, tr, tile_index(col[k], p.tile_cols));
 #pragma unroll
-          for (uint32_t j = 0; j < kDequantChunk; ++j) v[j] = numerics::mul_rn(v[j], s);
+          for (uint32_t j = 0; j < kDequantChunk; ++j) v[j] = numerics::mul_rn(v[j], chunk_scale[k]);
         } else {
 #pragma unroll
           for (uint32_t j = 0; j < kDequantChunk; ++j) v[j] = numerics::mul_rn(v[j], load_scale(p.s, tr, tile_index(col[k] + j, p.tile_cols)));

@@ -231,7 +231,7 @@ __device__ __forceinline__ uint32_t round_pair(float lo, float hi);  // two 16-b
 template <>
 __device__ __forceinline__ uint32_t round_pair<DType::bf16>(float lo, float hi) {
   const __nv_bfloat162 r = __floats2bfloat162_rn(lo, hi);
-  uint32_t bits = *reinterpret_cast<const uint32_t*>(&r);
+  uint32_t bits = __bfloat16_as_ushort(r.x) | (static_cast<uint32_t>(__bfloat16_as_ushort(r.y)) << 16);
   if (numerics::is_nan(lo)) bits = (bits & 0xFFFF0000u) | 0x7FC0u;
   if (numerics::is_nan(hi)) bits = (bits & 0x0000FFFFu) | 0x7FC00000u;
   return bits;
@@ -240,7 +240,7 @@ __device__ __forceinline__ uint32_t round_pair<DType::bf16>(float lo, float hi) 
 template <>
 __device__ __forceinline__ uint32_t round_pair<DType::f16>(float lo, float hi) {
   const __half2 r = __floats2half2_rn(lo, hi);
-  uint32_t bits = *reinterpret_cast<const uint32_t*>(&r);
+  uint32_t bits = __half_as_ushort(r.x) | (static_cast<uint32_t>(__half_as_ushort(r.y)) << 16);
   if (numerics::is_nan(lo)) bits = (bits & 0xFFFF0000u) | 0x7E00u;
   if (numerics::is_nan(hi)) bits = (bits & 0x0000FFFFu) | 0x7E000000u;
   return bits;
