@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds and runs the CUDA quantization kernels' GPU tests, selftest and benchmark on a GPU machine in
-# one call (issue 3). Logs and the benchmark CSV go to $OUT when it is set, else to build-gpu/logs.
+# one call (issue 3). Test, selftest, benchmark and sanitizer logs and the benchmark CSV go to $OUT when
+# it is set (at most 5 files per mode), else to build-gpu/logs; build logs stay in the build folders.
 #
 #   scripts/gpu_quantize.sh            tests twice (the sm_90a build, whose kernels use the hardware FP8
 #                                      conversions, and a compute_80 PTX-only build, JIT-compiled by the
@@ -8,11 +9,15 @@
 #                                      CLI selftest, then the benchmark
 #   scripts/gpu_quantize.sh tests      only the tests and the selftest
 #   scripts/gpu_quantize.sh bench      only the benchmark
-#   scripts/gpu_quantize.sh sanitize   the tests under compute-sanitizer: memcheck, racecheck, initcheck,
-#                                      synccheck (the 2^31-offset test is skipped there: 8 GiB)
+#   scripts/gpu_quantize.sh sanitize [TOOL...]
+#                                      the tests under compute-sanitizer, by default memcheck, racecheck,
+#                                      initcheck and synccheck (the 2^31-offset test is skipped there: 8 GiB)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode=${1:-all}
+shift || true
+tools=("$@")
+((${#tools[@]})) || tools=(memcheck racecheck initcheck synccheck)
 export PATH=/usr/local/cuda/bin:$PATH
 export CXX=${CXX:-/usr/bin/g++} CC=${CC:-/usr/bin/gcc}
 logs=${OUT:-build-gpu/logs}
@@ -21,10 +26,10 @@ mkdir -p "$logs"
 build() {  # build dir, CUDA targets, targets...
   local dir=$1 archs=$2
   shift 2
+  mkdir -p "$dir"
   cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=Release -DFP8KIT_CUDA=ON -DFP8KIT_CUDA_ARCHS="$archs" \
-    -DCMAKE_CUDA_ARCHITECTURES="$archs" >"$logs/configure-$(basename "$dir").log"
-  cmake --build "$dir" --parallel "$(nproc)" --target "$@" >"$logs/build-$(basename "$dir").log" 2>&1 ||
-    { tail -50 "$logs/build-$(basename "$dir").log"; exit 1; }
+    -DCMAKE_CUDA_ARCHITECTURES="$archs" >"$dir/configure.log"
+  cmake --build "$dir" --parallel "$(nproc)" --target "$@" >"$dir/build.log" 2>&1 || { tail -50 "$dir/build.log"; exit 1; }
 }
 
 run_tests() {  # build dir, label
@@ -53,7 +58,7 @@ if [[ $mode == all || $mode == bench ]]; then
 fi
 if [[ $mode == sanitize ]]; then
   build build-gpu 90a-real fp8kit_cuda_tests
-  for tool in memcheck racecheck initcheck synccheck; do
+  for tool in "${tools[@]}"; do
     echo "== compute-sanitizer --tool $tool"
     compute-sanitizer --tool "$tool" --error-exitcode 99 --print-limit 20 \
       build-gpu/tests/fp8kit_cuda_tests --gtest_brief=1 --gtest_filter=-QuantizeCuda.OffsetsBeyond32Bits \
