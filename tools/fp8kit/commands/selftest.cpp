@@ -1,6 +1,7 @@
-// selftest.cpp: `fp8kit selftest`: runs every quantization granularity, dequantization and both GEMMs
-// on random data with outliers, on every backend this machine has, and checks each against the scalar
-// CPU reference: quantization bit for bit, GEMMs against a float64 product of the dequantized operands.
+// selftest.cpp: `fp8kit selftest`: runs every quantization granularity, dequantization, the fused
+// SiLU-mul quantization and both GEMMs on random data with outliers, on every backend this machine has,
+// and checks each against the scalar CPU reference: quantization bit for bit, GEMMs against a float64
+// product of the dequantized operands.
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -166,6 +167,34 @@ int run_selftest(const Args& args) {
         failures += same ? 0 : 1;
       }
       std::printf("%-30s %-14s %-9s %-26s %10.2f\n", c.name, std::string(backend_name(t.backend)).c_str(),
+                  to_string(t.device).c_str(), result.c_str(), ms);
+    }
+  }
+  // The fused MLP activation: gate_up [rows, 2 * cols] -> bf16(silu(gate) * up) quantized per 1 x 128.
+  {
+    const std::vector<uint8_t> gate_up = random_bf16(2 * n, rng);
+    const ScaleGridShape grid = scale_grid_shape(rows, cols, ScaleSpec::group(128));
+    std::vector<uint8_t> want_q, want_s;
+    for (const Target& t : targets) {
+      Buffer gb(gate_up, t.device), qb(std::vector<uint8_t>(static_cast<size_t>(n), 0xAB), t.device);
+      Buffer sb(std::vector<uint8_t>(static_cast<size_t>(grid.rows * grid.cols * 4), 0xCD), t.device);
+      const auto t0 = std::chrono::steady_clock::now();
+      QuantizeOptions qo;
+      qo.backend = t.backend;
+      silu_mul_quantize(gb.view(DType::bf16, {rows, 2 * cols}), qb.view(DType::e4m3fn, {rows, cols}),
+                        sb.view(DType::f32, {grid.rows, grid.cols}), ScaleSpec::group(128), qo);
+      if (t.device.is_cuda()) cuda::synchronize(t.device.index);
+      const double ms = seconds_since(t0) * 1e3;
+      std::string result = "reference";
+      if (want_q.empty()) {
+        want_q = qb.read();
+        want_s = sb.read();
+      } else {
+        const bool same = qb.read() == want_q && sb.read() == want_s;
+        result = same ? "bit-identical" : "MISMATCH";
+        failures += same ? 0 : 1;
+      }
+      std::printf("%-30s %-14s %-9s %-26s %10.2f\n", "silu_mul_quantize 1x128", std::string(backend_name(t.backend)).c_str(),
                   to_string(t.device).c_str(), result.c_str(), ms);
     }
   }

@@ -1,0 +1,120 @@
+// kernel_params.h: the plain-data arguments of the smxx kernels (quantize, dequantize, SiLU-mul), shared
+// by the launchers (.cu) and the kernels (.cuh). All strides and leading dimensions are in elements of
+// the array they describe; 32-bit fields hold sizes the launchers checked to be below 2^30 (column
+// counts, indices within one launch), and row positions that can exceed them are 64-bit.
+#pragma once
+
+#include <cstdint>
+
+namespace fp8kit::cuda::smxx {
+
+/// A scale grid written by a quantize kernel: cell (i, j) at data + i * row_stride + j * col_stride.
+struct ScaleTarget {
+  void* data = nullptr;
+  int64_t row_stride = 0, col_stride = 0;
+  bool ue8m0 = false;  // bytes 2^(b-127); else f32
+};
+
+/// A scale grid read by the dequantize kernel (same addressing as ScaleTarget).
+struct ScaleSource {
+  const void* data = nullptr;
+  int64_t row_stride = 0, col_stride = 0;
+  bool ue8m0 = false;
+};
+
+/// The scale rule of docs/numerics.md for one output format.
+struct ScaleRule {
+  float fmax = 0.0f;              // the FP8 format's max finite value
+  float amax_upper_bound = 0.0f;  // 0: none
+  bool pow2 = false;              // ScaleRounding::pow2
+};
+
+/// One 1 x G tile per group of lanes (quantize_group.cuh). Rows [row_begin, row_begin + rows).
+/// For the fused SiLU-mul input, x is gate_up and the up half starts `cols` columns after the gate.
+struct GroupParams {
+  const void* x = nullptr;
+  int64_t x_ld = 0;
+  uint8_t* q = nullptr;
+  int64_t q_ld = 0;
+  ScaleTarget s;
+  ScaleRule rule;
+  uint32_t row_begin = 0, rows = 0, cols = 0;
+  uint32_t group = 0;                 // G = 4 vectors per lane * 2^log2_lanes_per_group lanes
+  uint32_t groups_per_row = 0;        // ceil(cols / G)
+  uint32_t log2_lanes_per_group = 0;  // at most 5 (32 lanes)
+  bool m_major = false;               // walk groups down the rows first (column-major scales)
+};
+
+/// One R_b x C_b tile per thread block (quantize_block.cuh); per-row quantization is the 1 x C tile.
+struct BlockParams {
+  const void* x = nullptr;
+  int64_t x_ld = 0;
+  uint8_t* q = nullptr;
+  int64_t q_ld = 0;
+  ScaleTarget s;
+  ScaleRule rule;
+  uint32_t rows = 0, cols = 0;
+  uint32_t tile_rows = 0, tile_cols = 0;  // tile_cols a multiple of the vector width
+  uint32_t tiles_per_row = 0;
+  uint32_t vecs_per_tile_row = 0;         // tile_cols / vector width
+  bool columns_fixed = false;             // vecs_per_tile_row divides the block's thread count
+};
+
+/// Per-tensor quantization (quantize_tensor.cuh): element-wise over units of one 16-byte vector (or
+/// one element where the rows are not 16-byte aligned). amax_bits is the device word both kernels share.
+struct TensorParams {
+  const void* x = nullptr;
+  int64_t x_ld = 0;
+  uint8_t* q = nullptr;
+  int64_t q_ld = 0;
+  ScaleTarget s;
+  ScaleRule rule;
+  uint32_t* amax_bits = nullptr;
+  int64_t row_begin = 0;
+  uint32_t rows = 0, cols = 0;
+  uint32_t units_per_row = 0;
+  bool vector = false;
+};
+
+/// Any tile shape, any alignment, 64-bit indices, one warp per tile (quantize_generic.cuh).
+struct GenericParams {
+  const void* x = nullptr;
+  int64_t x_ld = 0;
+  uint8_t* q = nullptr;
+  int64_t q_ld = 0;
+  ScaleTarget s;
+  ScaleRule rule;
+  int64_t rows = 0, cols = 0;
+  int64_t tile_rows = 1, tile_cols = 1;
+  int64_t grid_rows = 0, grid_cols = 0;  // tiles: the scale grid's shape
+  int64_t tile_begin = 0, tile_count = 0;
+};
+
+/// Dequantization (dequantize.cuh): units of 16 consecutive codes of one row.
+struct DequantParams {
+  const uint8_t* q = nullptr;
+  int64_t q_ld = 0;
+  void* y = nullptr;
+  int64_t y_ld = 0;
+  ScaleSource s;
+  int64_t row_begin = 0;
+  uint32_t rows = 0, cols = 0;
+  int64_t tile_rows = 1, tile_cols = 1;
+  uint32_t chunks_per_row = 0;  // ceil(cols / 16)
+  bool vector = false;          // 16-byte loads and stores are aligned
+  bool scale_per_chunk = false; // the 16 codes of a chunk always share one scale
+};
+
+/// Plain SiLU-mul (silu_mul.cuh): units of 8 outputs of one row (or 1 where unaligned).
+struct SiluMulParams {
+  const uint16_t* gate_up = nullptr;
+  int64_t gate_up_ld = 0;
+  uint16_t* h = nullptr;
+  int64_t h_ld = 0;
+  int64_t row_begin = 0;
+  uint32_t rows = 0, cols = 0;  // cols = I
+  uint32_t units_per_row = 0;
+  bool vector = false;
+};
+
+}  // namespace fp8kit::cuda::smxx
