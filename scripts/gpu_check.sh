@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# The one GPU job: builds fp8kit on the GPU machine, runs the GPU tests, the selftest and the
+# benchmarks, and prints a short table last. Logs and CSVs go to $OUT (the device tool's folder) or
+# build-gpu/logs.
+#
+#   bash scripts/gpu_check.sh tests     build, doctor, every GPU test, selftest
+#   bash scripts/gpu_check.sh bench     build, quantization + GEMM benchmarks
+#   bash scripts/gpu_check.sh all       both (default)
+#   bash scripts/gpu_check.sh sanitize  GPU tests under compute-sanitizer (memcheck racecheck initcheck synccheck)
+#   bash scripts/gpu_check.sh ptx80     quantization tests from a compute_80 PTX-only build (driver JIT)
+#
+# Needs .deps/ (scripts/stage_gpu_deps.sh, carried to the machine) where GoogleTest is not installed.
+# Builds with /usr/bin/g++ (the machine's default CXX links libstdc++ statically, which breaks beside torch).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+mode=${1:-all}
+export PATH=/usr/local/cuda/bin:$PATH
+export CXX=/usr/bin/g++ CC=/usr/bin/gcc
+logs=${OUT:-build-gpu/logs}
+mkdir -p "$logs"
+status=0
+summary=()
+
+build() {  # dir, cuda archs, targets...
+  local dir=$1 archs=$2
+  shift 2
+  local t0=$SECONDS
+  cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=Release -DFP8KIT_CUDA=ON -DFP8KIT_CUDA_ARCHS="$archs" \
+    -DCMAKE_CUDA_ARCHITECTURES="$archs" -DFP8KIT_DEPS_DIR="$PWD/.deps" -DFP8KIT_BUILD_BENCHMARKS=ON \
+    >"$dir.configure.log" 2>&1 || { tail -30 "$dir.configure.log"; exit 1; }
+  cmake --build "$dir" --parallel "$(nproc)" --target "$@" >"$dir.build.log" 2>&1 || { grep -E "error|Error" "$dir.build.log" | head -40; exit 1; }
+  summary+=("build $dir ($archs): $((SECONDS - t0)) s")
+}
+
+run() {  # label, log name, command...
+  local label=$1 log=$2
+  shift 2
+  local t0=$SECONDS rc=0
+  echo "== $label"
+  "$@" >"$logs/$log" 2>&1 || rc=$?
+  ((rc)) && status=1
+  summary+=("$label: $([[ $rc == 0 ]] && echo ok || echo "FAILED rc=$rc") ($((SECONDS - t0)) s)")
+  return $rc
+}
+
+nvidia-smi --query-gpu=name,memory.total,clocks.max.sm,power.limit --format=csv,noheader | tee "$logs/gpu.txt"
+case "$mode" in
+  tests | all | bench | sanitize)
+    build build-gpu 90a-real fp8kit_cuda_tests fp8kit_cli fp8kit_bench_quantize fp8kit_bench_gemm ;;
+  ptx80) build build-gpu-ptx80 80-virtual fp8kit_cuda_tests ;;
+  *) echo "usage: $0 [tests|bench|all|sanitize|ptx80]" >&2; exit 2 ;;
+esac
+
+if [[ $mode == tests || $mode == all ]]; then
+  build-gpu/tools/fp8kit/fp8kit doctor >"$logs/doctor.txt" 2>&1
+  head -40 "$logs/doctor.txt"
+  run "GPU tests" tests.txt build-gpu/tests/fp8kit_cuda_tests --gtest_brief=1
+  grep -E "FAILED|Failure|Expected|mismatch|seed" "$logs/tests.txt" | head -40
+  tail -4 "$logs/tests.txt"
+  run "selftest" selftest.txt build-gpu/tools/fp8kit/fp8kit selftest
+  tail -20 "$logs/selftest.txt"
+fi
+if [[ $mode == ptx80 ]]; then
+  run "GPU tests, compute_80 PTX build" tests_ptx80.txt build-gpu-ptx80/tests/fp8kit_cuda_tests --gtest_brief=1 \
+    --gtest_filter='*Quantize*:*Dequantize*:*SiluMul*'
+  tail -4 "$logs/tests_ptx80.txt"
+fi
+if [[ $mode == bench || $mode == all ]]; then
+  run "quantization benchmark" bench_quantize.txt build-gpu/benchmarks/fp8kit_bench_quantize --csv "$logs/bench_quantize.csv"
+  tail -30 "$logs/bench_quantize.txt"
+  run "GEMM benchmark" bench_gemm.txt build-gpu/benchmarks/fp8kit_bench_gemm --csv "$logs/bench_gemm.csv" \
+    --max-seconds "${GEMM_BENCH_SECONDS:-240}"
+  tail -45 "$logs/bench_gemm.txt"
+fi
+if [[ $mode == sanitize ]]; then
+  for tool in ${SANITIZE_TOOLS:-memcheck racecheck initcheck synccheck}; do
+    run "compute-sanitizer $tool" "sanitize_$tool.txt" compute-sanitizer --tool "$tool" --error-exitcode 99 \
+      --print-limit 20 build-gpu/tests/fp8kit_cuda_tests --gtest_brief=1 \
+      --gtest_filter="${SANITIZE_FILTER:--QuantizeCuda.OffsetsBeyond32Bits:*DeepSeekShapes*}"
+    tail -4 "$logs/sanitize_$tool.txt"
+  done
+fi
+echo
+echo "== summary ($(head -1 "$logs/gpu.txt"))"
+printf '%s\n' "${summary[@]}"
+exit $status
