@@ -104,7 +104,9 @@ ErrorReport report_from_rows(const RowSums& sums, int64_t skip_row = -1);
 ErrorReport compare(const std::vector<double>& got, const std::vector<double>& want, DType out, int64_t m, int64_t n,
                     int64_t skip_row = -1);
 
-/// The contract's relative Frobenius tolerance for an output dtype: bf16 2e-3, f16 1e-3, f32 1e-4.
-double tolerance(DType out);
+/// The contract's relative Frobenius tolerance for an output dtype: bf16 2e-3, f16 1e-3, f32 1e-4 for
+/// backends that accumulate FP8 products exactly in fp32; f32 2e-4 for FP8 tensor-core (wgmma) backends
+/// (docs/numerics.md, "GEMM").
+double tolerance(DType out, Backend backend = Backend::cpu);
 
 }  // namespace fp8kit::testing::gemm
