@@ -43,19 +43,6 @@ const std::vector<DeviceFacts>& device_facts() {
 
 }  // namespace
 
-DeviceGuard::DeviceGuard(int ordinal) {
-  FP8KIT_CUDA_CHECK(cudaGetDevice(&previous_));
-  if (previous_ != ordinal) {
-    FP8KIT_CUDA_CHECK(cudaSetDevice(ordinal));
-  } else {
-    previous_ = -1;
-  }
-}
-
-DeviceGuard::~DeviceGuard() {
-  if (previous_ >= 0) cudaSetDevice(previous_);
-}
-
 LaunchContext launch_context(const Device& device, void* stream) {
   LaunchContext c;
   c.stream = static_cast<cudaStream_t>(stream);

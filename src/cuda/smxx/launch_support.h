@@ -1,4 +1,4 @@
-// launch_support.h: host-side helpers of the smxx launchers: the device guard, pointer and alignment
+// launch_support.h: host-side helpers of the smxx launchers: pointer and alignment
 // checks behind supports_*, cached device facts, and splitting a launch so its 32-bit indices fit.
 #pragma once
 
@@ -7,22 +7,11 @@
 #include <cstdint>
 #include <functional>
 
+#include "cuda/common/device_guard.h"
 #include "fp8kit/error.h"
 #include "fp8kit/tensor.h"
 
 namespace fp8kit::cuda::smxx {
-
-/// Makes `ordinal` the current device for its lifetime and restores the previous one.
-class DeviceGuard {
- public:
-  explicit DeviceGuard(int ordinal);
-  ~DeviceGuard();
-  DeviceGuard(const DeviceGuard&) = delete;
-  DeviceGuard& operator=(const DeviceGuard&) = delete;
-
- private:
-  int previous_ = -1;
-};
 
 /// What a launch needs besides its arguments.
 struct LaunchContext {
