@@ -1,0 +1,122 @@
+// quantize_checkpoint.cpp: high-precision checkpoint -> FP8 checkpoint (see conversion.h).
+#include <algorithm>
+#include <set>
+
+#include "checkpoint/checkpoint_error.h"
+#include "checkpoint/conversion.h"
+#include "checkpoint/conversion_common.h"
+#include "checkpoint/format_layout.h"
+#include "checkpoint/weight_quantizer.h"
+
+namespace fp8kit::checkpoint {
+namespace fs = std::filesystem;
+namespace {
+
+void refuse_quantized_input(const InputCheckpoint& in) {
+  if (in.is_directory() && in.config()) {
+    for (const char* key : {"quantization_config", "compression_config"}) {
+      if (const auto q = in.config()->find(key); q != in.config()->end() && !q->is_null()) {
+        fail((in.directory() / "config.json").string(), "", "already has a ", key, " (",
+             q->is_object() ? q->value("quant_method", std::string("?")) : std::string("?"),
+             "); dequantize it first (fp8kit dequantize)");
+      }
+    }
+  }
+  for (size_t s = 0; s < in.shard_count(); ++s) {
+    for (const TensorInfo& t : in.shard(s).tensors()) {
+      if (t.dtype == StDType::F8_E4M3 || t.dtype == StDType::F8_E5M2) {
+        fail(in.shard(s).path(), t.name, "is already FP8 (", st_dtype_name(t.dtype), "); dequantize the checkpoint first");
+      }
+    }
+  }
+}
+
+}  // namespace
+
+QuantizePlan plan_quantize(const InputCheckpoint& in, const QuantizeSettings& settings) {
+  const Verdict ok = check_settings(settings);
+  FP8KIT_CHECK(ok.ok, ok.reason);
+  refuse_quantized_input(in);
+  const QuantPolicy policy(settings);
+  const StDType qdtype = from_library_dtype(dtype_of(settings.fmt));
+  QuantizePlan plan;
+  std::set<std::string> kept_modules;
+  for (size_t s = 0; s < in.shard_count(); ++s) {
+    const SafetensorsFile& file = in.shard(s);
+    std::vector<PlannedTensor> items;
+    std::vector<TensorSpec> specs;
+    for (const TensorInfo& t : file.tensors()) {
+      PlannedTensor p;
+      p.info = &t;
+      const auto reason = policy.keep_reason(t);
+      if (reason) {
+        p.keep_reason = *reason;
+        specs.push_back({t.name, t.dtype, t.shape});
+        const bool float_matrix = t.shape.size() == 2 && (t.dtype == StDType::F32 || t.dtype == StDType::BF16 ||
+                                                           t.dtype == StDType::F16);
+        if (float_matrix && t.name.ends_with(".weight")) kept_modules.insert(module_of(t.name));
+      } else {
+        p.quantize = true;
+        p.scale = scale_layout(t, settings);
+        if (const auto clash = in.find(p.scale.name)) {
+          fail(clash->file->path(), p.scale.name, "already exists, but it is the name ", format_name(settings.format),
+               " gives the scale of the quantized weight '", t.name, "'");
+        }
+        specs.push_back({t.name, qdtype, t.shape});
+        specs.push_back({p.scale.name, p.scale.dtype, p.scale.shape});
+      }
+      items.push_back(std::move(p));
+    }
+    plan.layouts.push_back(plan_safetensors(std::move(specs), carried_metadata(file), in.shard_name(s)));
+    plan.output_tensor_bytes += plan.layouts.back().tensor_bytes();
+    plan.shards.push_back(std::move(items));
+  }
+  plan.kept_modules.assign(kept_modules.begin(), kept_modules.end());
+  return plan;
+}
+
+ConvertReport quantize_checkpoint(const fs::path& in_path, const fs::path& out_path, const QuantizeSettings& settings,
+                                  const ConvertOptions& options) {
+  const InputCheckpoint in = InputCheckpoint::open(in_path);
+  QuantizePlan plan = plan_quantize(in, settings);
+  OutputTarget target(in, out_path, options.force);
+  TensorEngine engine(options.device);
+  ConvertReport report;
+  report.engine = engine.description();
+  Progress progress(in.total_tensor_bytes(), options.quiet);
+  QuantizeBuffers buffers;
+  std::vector<std::unique_ptr<SafetensorsWriter>> writers;
+  for (size_t s = 0; s < in.shard_count(); ++s) {
+    const SafetensorsFile& file = in.shard(s);
+    auto writer = std::make_unique<SafetensorsWriter>(target.shard_path(in.shard_name(s)), plan.layouts[s]);
+    for (const PlannedTensor& p : plan.shards[s]) {
+      const TensorInfo& t = *p.info;
+      if (!p.quantize) {
+        copy_tensor(file, t, *writer, progress);
+        ++report.kept;
+        continue;
+      }
+      file.prefetch(t);
+      quantize_weight(engine, file.data(t), t, p.scale, settings.fmt, buffers, file.path());
+      writer->write(t.name, buffers.codes.data(), buffers.codes.size());
+      writer->write(p.scale.name, buffers.stored_scales.data(), buffers.stored_scales.size());
+      file.release(t);
+      progress.advance(t.nbytes(), t.name);
+      ++report.converted;
+    }
+    writer->finish();
+    report.input_bytes += file.file_size();
+    report.output_bytes += plan.layouts[s].file_size;
+    progress.file_done(writer->path().string(), plan.layouts[s].file_size);
+    writers.push_back(std::move(writer));
+  }
+  std::optional<Json> config = in.config();
+  if (config && target.is_directory()) (*config)["quantization_config"] = quantization_config(settings, plan.kept_modules);
+  stage_side_files(in, target, plan.layouts, target.is_directory() ? config : std::nullopt, report);
+  commit_all(writers, target);
+  progress.finish();
+  report.seconds = progress.seconds();
+  return report;
+}
+
+}  // namespace fp8kit::checkpoint
