@@ -64,7 +64,7 @@ InputCheckpoint InputCheckpoint::open(const fs::path& path) {
     c.config_ = std::move(config);
   }
   for (const std::string& f : files) {
-    const fs::path p = c.directory_ / f;
+    const fs::path p = c.is_directory_ ? c.directory_ / f : path;
     if (!fs::exists(p)) {
       fail(c.index_ ? (c.directory_ / kIndexFileName).string() : p.string(), "", "shard ", f, " does not exist");
     }
