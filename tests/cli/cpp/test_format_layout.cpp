@@ -87,7 +87,8 @@ TEST(FitScale, RecognisesEveryGranularity) {
   EXPECT_EQ(fit_scale({}, 300, 200, none).scheme, "tensor");
   EXPECT_EQ(fit_scale({1}, 300, 200, none).scheme, "tensor");
   EXPECT_EQ(fit_scale({5, 4}, 320, 256, none).scheme, "block 64x64");  // divides exactly
-  EXPECT_EQ(fit_scale({4, 2}, 300, 200, none).scheme, "block 75x100");
+  EXPECT_EQ(fit_scale({4, 2}, 320, 160, none).scheme, "block 80x80");
+  EXPECT_FALSE(fit_scale({4, 2}, 300, 200, none).spec);  // 75x100: not square, ambiguous
   EXPECT_FALSE(fit_scale({7, 3}, 300, 200, none).spec);
   EXPECT_FALSE(fit_scale({2, 3}, 300, 200, none).spec);  // transposed grid
   DetectedFormat b64;

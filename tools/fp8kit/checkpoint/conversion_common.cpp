@@ -3,6 +3,8 @@
 
 #include <algorithm>
 
+#include "checkpoint/format_layout.h"
+
 namespace fp8kit::checkpoint {
 namespace fs = std::filesystem;
 
@@ -22,6 +24,7 @@ void copy_tensor(const SafetensorsFile& file, const TensorInfo& t, SafetensorsWr
 std::map<std::string, std::string> carried_metadata(const SafetensorsFile& file) {
   std::map<std::string, std::string> m = file.metadata();
   m.erase("format");
+  m.erase(kMetadataQuantizationKey);
   return m;
 }
 

@@ -17,7 +17,8 @@ namespace fp8kit::checkpoint {
 /// as it goes (an embedding table of several GB never becomes resident at once).
 void copy_tensor(const SafetensorsFile& file, const TensorInfo& t, SafetensorsWriter& writer, Progress& progress);
 
-/// The input shard's __metadata__ without "format" (the writer sets "pt").
+/// The input shard's __metadata__ without "format" (the writer sets "pt") and without a previous
+/// quantization_config entry.
 std::map<std::string, std::string> carried_metadata(const SafetensorsFile& file);
 
 /// Writes the side files of a directory conversion: other files copied, the index rewritten from the

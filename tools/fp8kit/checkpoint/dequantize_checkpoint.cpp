@@ -73,8 +73,7 @@ FP8Weight find_scale(const InputCheckpoint& in, const SafetensorsFile& file, con
 }
 
 DequantizePlan plan_dequantize(const InputCheckpoint& in, DType out_dtype) {
-  const std::string config_file = (in.directory() / "config.json").string();
-  const DetectedFormat hint = detect_format(in.config(), config_file);
+  const DetectedFormat hint = detect_checkpoint_format(in);
   DequantizePlan plan;
   for (size_t s = 0; s < in.shard_count(); ++s) {
     const SafetensorsFile& file = in.shard(s);

@@ -152,6 +152,20 @@ DetectedFormat detect_format(const std::optional<Json>& config, const std::strin
   return d;
 }
 
+DetectedFormat detect_checkpoint_format(const InputCheckpoint& in) {
+  const std::string config_file = (in.directory() / "config.json").string();
+  if (in.config() && (in.config()->contains("quantization_config") || in.config()->contains("compression_config"))) {
+    return detect_format(in.config(), config_file);
+  }
+  const auto& meta = in.shard(0).metadata();
+  const auto it = meta.find(kMetadataQuantizationKey);
+  if (it == meta.end()) return {};
+  const std::string source = in.shard(0).path() + " __metadata__";
+  Json wrapped = Json::object();
+  wrapped["quantization_config"] = parse_strict_json(it->second, source, 16);
+  return detect_format(wrapped, source);
+}
+
 std::vector<std::string> scale_names_of(const std::string& weight_name) {
   return {weight_name + "_scale_inv", weight_name + "_scale"};
 }
@@ -184,13 +198,17 @@ ScaleFit fit_scale(const std::vector<int64_t>& shape, int64_t rows, int64_t cols
     return f;
   }
   if (!hint.block && fits(128, 128)) return block(128, 128);
-  if (!hint.block && two_d && shape[0] > 0 && shape[1] > 0 && rows % shape[0] == 0 && cols % shape[1] == 0) {
+  // Without a configured block size, a grid that divides the weight exactly into square blocks is
+  // read as such (what transformers' Fp8Dequantize does); anything else is ambiguous.
+  if (!hint.block && two_d && shape[0] > 0 && shape[1] > 0 && rows % shape[0] == 0 && cols % shape[1] == 0 &&
+      rows / shape[0] == cols / shape[1]) {
     return block(rows / shape[0], cols / shape[1]);
   }
   f.problem = detail::concat("scale grid ", shape_string(shape), " does not fit a [", rows, ", ", cols, "] weight",
                              hint.block ? detail::concat(" with the config's ", hint.block->first, "x",
                                                          hint.block->second, " blocks")
-                                        : std::string(" (not per-tensor, per-channel or a block grid)"));
+                                        : std::string(" (not per-tensor, per-channel, 128x128 blocks or exact square "
+                                                      "blocks; give weight_block_size in config.json)"));
   return f;
 }
 

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "checkpoint/input_checkpoint.h"
 #include "checkpoint/quant_settings.h"
 #include "checkpoint/safetensors_header.h"
 #include "checkpoint/strict_json.h"
@@ -40,9 +41,17 @@ struct DetectedFormat {
   bool ue8m0 = false;
 };
 
-/// Reads quantization_config (or the older compression_config); throws CheckpointError naming
-/// `config_file` if it is present but not an FP8 method this tool knows.
+/// Reads quantization_config (or the older compression_config) of a config.json object; throws
+/// CheckpointError naming `config_file` if it is present but not an FP8 method this tool knows.
 DetectedFormat detect_format(const std::optional<Json>& config, const std::string& config_file);
+
+/// Key of the shard metadata entry that repeats the quantization_config (JSON text), so a single
+/// .safetensors file written by fp8kit describes itself without its config.json.
+inline constexpr const char* kMetadataQuantizationKey = "quantization_config";
+
+/// The format of a checkpoint: from config.json's quantization_config when it has one, else from
+/// the first shard's metadata entry written by fp8kit, else nothing (shapes decide).
+DetectedFormat detect_checkpoint_format(const InputCheckpoint& in);
 
 /// Partner scale names of a weight, in the order they are looked for.
 std::vector<std::string> scale_names_of(const std::string& weight_name);

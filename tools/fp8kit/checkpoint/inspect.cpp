@@ -41,7 +41,7 @@ namespace {
 bool is_fp8_dtype(StDType t) { return t == StDType::F8_E4M3 || t == StDType::F8_E5M2; }
 
 void inspect_fp8(const InputCheckpoint& in, InspectReport& r) {
-  const DetectedFormat hint = detect_format(in.config(), (in.directory() / "config.json").string());
+  const DetectedFormat hint = detect_checkpoint_format(in);
   r.format = hint.format ? std::string(format_name(*hint.format)) : "fp8 weights, no quantization_config";
   std::map<std::string, std::string> scale_of;  // scale name -> weight name
   for (InspectedTensor& t : r.tensors) {

@@ -42,16 +42,12 @@ QuantizePlan plan_quantize(const InputCheckpoint& in, const QuantizeSettings& se
   QuantizePlan plan;
   std::set<std::string> kept_modules;
   for (size_t s = 0; s < in.shard_count(); ++s) {
-    const SafetensorsFile& file = in.shard(s);
     std::vector<PlannedTensor> items;
-    std::vector<TensorSpec> specs;
-    for (const TensorInfo& t : file.tensors()) {
+    for (const TensorInfo& t : in.shard(s).tensors()) {
       PlannedTensor p;
       p.info = &t;
-      const auto reason = policy.keep_reason(t);
-      if (reason) {
+      if (const auto reason = policy.keep_reason(t)) {
         p.keep_reason = *reason;
-        specs.push_back({t.name, t.dtype, t.shape});
         const bool float_matrix = t.shape.size() == 2 && (t.dtype == StDType::F32 || t.dtype == StDType::BF16 ||
                                                            t.dtype == StDType::F16);
         if (float_matrix && t.name.ends_with(".weight")) kept_modules.insert(module_of(t.name));
@@ -62,16 +58,30 @@ QuantizePlan plan_quantize(const InputCheckpoint& in, const QuantizeSettings& se
           fail(clash->file->path(), p.scale.name, "already exists, but it is the name ", format_name(settings.format),
                " gives the scale of the quantized weight '", t.name, "'");
         }
-        specs.push_back({t.name, qdtype, t.shape});
-        specs.push_back({p.scale.name, p.scale.dtype, p.scale.shape});
       }
       items.push_back(std::move(p));
     }
-    plan.layouts.push_back(plan_safetensors(std::move(specs), carried_metadata(file), in.shard_name(s)));
-    plan.output_tensor_bytes += plan.layouts.back().tensor_bytes();
     plan.shards.push_back(std::move(items));
   }
   plan.kept_modules.assign(kept_modules.begin(), kept_modules.end());
+  // Every shard repeats the quantization_config in its metadata, so a single file describes itself.
+  const std::string config_text = quantization_config(settings, plan.kept_modules).dump();
+  for (size_t s = 0; s < in.shard_count(); ++s) {
+    std::vector<TensorSpec> specs;
+    for (const PlannedTensor& p : plan.shards[s]) {
+      const TensorInfo& t = *p.info;
+      if (!p.quantize) {
+        specs.push_back({t.name, t.dtype, t.shape});
+        continue;
+      }
+      specs.push_back({t.name, qdtype, t.shape});
+      specs.push_back({p.scale.name, p.scale.dtype, p.scale.shape});
+    }
+    std::map<std::string, std::string> metadata = carried_metadata(in.shard(s));
+    metadata[kMetadataQuantizationKey] = config_text;
+    plan.layouts.push_back(plan_safetensors(std::move(specs), metadata, in.shard_name(s)));
+    plan.output_tensor_bytes += plan.layouts.back().tensor_bytes();
+  }
   return plan;
 }
 
