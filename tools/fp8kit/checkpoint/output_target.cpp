@@ -56,12 +56,14 @@ OutputTarget::OutputTarget(const InputCheckpoint& in, const fs::path& out, bool 
     fs::create_directories(out, ec);
     if (ec) fail(o, "", "cannot create the output directory: ", ec.message());
     created_dir_ = true;
+    set_created_output_directory(out);
   }
   if (::access(out.c_str(), W_OK | X_OK) != 0) fail(o, "", "the output directory is not writable: ", std::strerror(errno));
 }
 
 OutputTarget::~OutputTarget() {
   side_files_.clear();  // removes uncommitted temporary files
+  if (created_dir_) set_created_output_directory({});
   if (keep_) return;
   std::error_code ec;
   for (auto it = created_subdirs_.rbegin(); it != created_subdirs_.rend(); ++it) fs::remove(*it, ec);  // only if empty

@@ -40,10 +40,14 @@ void free_slot(int slot) {
   if (slot >= 0) g_live[slot].store(false);
 }
 
+std::array<char, kPathMax> g_created_dir{};
+std::atomic<bool> g_created_dir_live{false};
+
 extern "C" void remove_partial_files(int sig) {
   for (int i = 0; i < kSlots; ++i) {
     if (g_live[i].load()) ::unlink(g_paths[i].data());
   }
+  if (g_created_dir_live.load()) ::rmdir(g_created_dir.data());
   ::_exit(128 + sig);
 }
 
@@ -57,6 +61,14 @@ void install_interrupt_cleanup() {
     sigemptyset(&sa.sa_mask);
     for (const int sig : {SIGINT, SIGTERM, SIGHUP}) ::sigaction(sig, &sa, nullptr);
   });
+}
+
+void set_created_output_directory(const std::filesystem::path& dir) {
+  g_created_dir_live.store(false);
+  const std::string s = dir.string();
+  if (s.empty() || s.size() + 1 > kPathMax) return;
+  std::memcpy(g_created_dir.data(), s.c_str(), s.size() + 1);
+  g_created_dir_live.store(true);
 }
 
 StagedFile::StagedFile(std::filesystem::path final_path) : final_(std::move(final_path)) {

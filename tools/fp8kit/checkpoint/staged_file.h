@@ -44,6 +44,10 @@ class StagedFile {
 /// 128 + signal. Idempotent.
 void install_interrupt_cleanup();
 
+/// Registers a directory this run created for its output: the interrupt handler removes it (if
+/// empty) after the staged files. Pass an empty path to forget it once the output is committed.
+void set_created_output_directory(const std::filesystem::path& dir);
+
 /// Writes a small file (config.json, index) atomically through a StagedFile.
 void write_file_atomically(const std::filesystem::path& path, const std::string& contents);
 
