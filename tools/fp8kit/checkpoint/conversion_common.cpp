@@ -8,19 +8,6 @@
 namespace fp8kit::checkpoint {
 namespace fs = std::filesystem;
 
-void copy_tensor(const SafetensorsFile& file, const TensorInfo& t, SafetensorsWriter& writer, Progress& progress) {
-  constexpr uint64_t kChunk = 64ull << 20;
-  const uint8_t* src = file.data(t);
-  file.prefetch(t);
-  if (t.nbytes() == 0) writer.write(t.name, src, 0);
-  for (uint64_t off = 0; off < t.nbytes(); off += kChunk) {
-    const uint64_t n = std::min(kChunk, t.nbytes() - off);
-    writer.write_part(t.name, off, src + off, n);
-    file.release_range(t, off, n);
-    progress.advance(n, t.name);
-  }
-}
-
 std::map<std::string, std::string> carried_metadata(const SafetensorsFile& file) {
   std::map<std::string, std::string> m = file.metadata();
   m.erase("format");

@@ -13,10 +13,6 @@
 
 namespace fp8kit::checkpoint {
 
-/// Copies a tensor's bytes from the mapped input to the writer in large pieces, dropping input pages
-/// as it goes (an embedding table of several GB never becomes resident at once).
-void copy_tensor(const SafetensorsFile& file, const TensorInfo& t, SafetensorsWriter& writer, Progress& progress);
-
 /// The input shard's __metadata__ without "format" (the writer sets "pt") and without a previous
 /// quantization_config entry.
 std::map<std::string, std::string> carried_metadata(const SafetensorsFile& file);

@@ -8,12 +8,14 @@
 // weight_zero_point and input_scale tensors of dequantized modules, and quantization_config go away.
 #include <cstring>
 #include <set>
+#include <utility>
 
 #include "checkpoint/checkpoint_error.h"
 #include "checkpoint/conversion.h"
 #include "checkpoint/conversion_common.h"
 #include "checkpoint/format_layout.h"
 #include "checkpoint/weight_quantizer.h"
+#include "checkpoint/write_queue.h"
 
 namespace fp8kit::checkpoint {
 namespace fs = std::filesystem;
@@ -155,11 +157,13 @@ ConvertReport dequantize_checkpoint(const fs::path& in_path, const fs::path& out
   report.engine = engine.description();
   report.dropped = plan.dropped.size();
   Progress progress(in.total_tensor_bytes(), options.quiet);
-  std::vector<uint8_t> scale_buf, out_buf;
+  std::vector<uint8_t> scale_buf, in_buf, out_buf;
   std::vector<std::unique_ptr<SafetensorsWriter>> writers;
+  WriteQueue queue;  // after `writers`: destroyed (joined) first
   for (size_t s = 0; s < in.shard_count(); ++s) {
     const SafetensorsFile& file = in.shard(s);
-    auto writer = std::make_unique<SafetensorsWriter>(target.shard_path(in.shard_name(s)), plan.layouts[s]);
+    writers.push_back(std::make_unique<SafetensorsWriter>(target.shard_path(in.shard_name(s)), plan.layouts[s]));
+    SafetensorsWriter* writer = writers.back().get();
     for (const TensorInfo& t : file.tensors()) {
       if (plan.dropped.count(t.name)) {
         progress.advance(t.nbytes(), t.name);
@@ -167,7 +171,8 @@ ConvertReport dequantize_checkpoint(const fs::path& in_path, const fs::path& out
       }
       const auto w = plan.weights.find(t.name);
       if (w == plan.weights.end()) {
-        copy_tensor(file, t, *writer, progress);
+        queue.push([writer, &file, &t] { writer->copy(t.name, file.fd(), file.file_offset(t)); });
+        progress.advance(t.nbytes(), t.name);
         ++report.kept;
         continue;
       }
@@ -179,20 +184,23 @@ ConvertReport dequantize_checkpoint(const fs::path& in_path, const fs::path& out
       ScaleSpec spec = fw.spec;
       if (scales.dtype == DType::ue8m0) spec = spec.pow2();
       out_buf.resize(static_cast<size_t>(t.numel()) * static_cast<size_t>(dtype_size(out_dtype)));
-      file.prefetch(t);
-      engine.dequantize({const_cast<uint8_t*>(file.data(t)), *to_library_dtype(t.dtype), fw.rows, fw.cols}, scales,
+      in_buf.resize(t.nbytes());
+      file.read(t, in_buf.data());
+      engine.dequantize({in_buf.data(), *to_library_dtype(t.dtype), fw.rows, fw.cols}, scales,
                         {out_buf.data(), out_dtype, fw.rows, fw.cols}, spec);
-      writer->write(t.name, out_buf.data(), out_buf.size());
-      file.release(t);
+      queue.push([writer, &queue, &t, out = std::exchange(out_buf, queue.take_buffer())]() mutable {
+        writer->write(t.name, out.data(), out.size());
+        queue.recycle(std::move(out));
+      });
       progress.advance(t.nbytes(), t.name);
       ++report.converted;
     }
-    writer->finish();
+    queue.push([writer] { writer->finish(); });
     report.input_bytes += file.file_size();
     report.output_bytes += plan.layouts[s].file_size;
     progress.file_done(writer->path().string(), plan.layouts[s].file_size);
-    writers.push_back(std::move(writer));
   }
+  queue.drain();
   std::optional<Json> config = in.config();
   if (config) {
     config->erase("quantization_config");

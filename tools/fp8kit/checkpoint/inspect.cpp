@@ -96,11 +96,12 @@ void inspect_high_precision(const InputCheckpoint& in, const QuantizeSettings& s
     t.scheme = describe_settings(settings);
     if (!measure) continue;
     const auto loc = in.find(t.name);
-    const uint8_t* data = loc->file->data(*loc->info);
+    buffers.input.resize(loc->info->nbytes());
+    loc->file->read(*loc->info, buffers.input.data());
+    const uint8_t* data = buffers.input.data();
     quantize_weight(*engine, data, *loc->info, p.scale, settings.fmt, buffers, loc->file->path());
     t.scale_range = scale_range(buffers.stored_scales.data(), p.scale.dtype, static_cast<int64_t>(buffers.scales.size()));
     t.error = measure_error(*engine, data, *loc->info, p.scale, settings.fmt, buffers);
-    loc->file->release(*loc->info);
     progress.advance(loc->info->nbytes(), t.name);
     signal += t.error->signal;
     noise += t.error->noise;

@@ -1,12 +1,14 @@
 // quantize_checkpoint.cpp: high-precision checkpoint -> FP8 checkpoint (see conversion.h).
 #include <algorithm>
 #include <set>
+#include <utility>
 
 #include "checkpoint/checkpoint_error.h"
 #include "checkpoint/conversion.h"
 #include "checkpoint/conversion_common.h"
 #include "checkpoint/format_layout.h"
 #include "checkpoint/weight_quantizer.h"
+#include "checkpoint/write_queue.h"
 
 namespace fp8kit::checkpoint {
 namespace fs = std::filesystem;
@@ -96,30 +98,39 @@ ConvertReport quantize_checkpoint(const fs::path& in_path, const fs::path& out_p
   Progress progress(in.total_tensor_bytes(), options.quiet);
   QuantizeBuffers buffers;
   std::vector<std::unique_ptr<SafetensorsWriter>> writers;
+  WriteQueue queue;  // after `writers`: destroyed (joined) first
   for (size_t s = 0; s < in.shard_count(); ++s) {
     const SafetensorsFile& file = in.shard(s);
-    auto writer = std::make_unique<SafetensorsWriter>(target.shard_path(in.shard_name(s)), plan.layouts[s]);
+    writers.push_back(std::make_unique<SafetensorsWriter>(target.shard_path(in.shard_name(s)), plan.layouts[s]));
+    SafetensorsWriter* writer = writers.back().get();
     for (const PlannedTensor& p : plan.shards[s]) {
       const TensorInfo& t = *p.info;
       if (!p.quantize) {
-        copy_tensor(file, t, *writer, progress);
+        queue.push([writer, &file, &t] { writer->copy(t.name, file.fd(), file.file_offset(t)); });
+        progress.advance(t.nbytes(), t.name);
         ++report.kept;
         continue;
       }
-      file.prefetch(t);
-      quantize_weight(engine, file.data(t), t, p.scale, settings.fmt, buffers, file.path());
-      writer->write(t.name, buffers.codes.data(), buffers.codes.size());
-      writer->write(p.scale.name, buffers.stored_scales.data(), buffers.stored_scales.size());
-      file.release(t);
+      buffers.input.resize(t.nbytes());
+      file.read(t, buffers.input.data());
+      quantize_weight(engine, buffers.input.data(), t, p.scale, settings.fmt, buffers, file.path());
+      // The written buffers go to the writer thread; quantization continues in recycled ones.
+      queue.push([writer, &queue, &t, &p, codes = std::exchange(buffers.codes, queue.take_buffer()),
+                  scales = std::exchange(buffers.stored_scales, queue.take_buffer())]() mutable {
+        writer->write(t.name, codes.data(), codes.size());
+        writer->write(p.scale.name, scales.data(), scales.size());
+        queue.recycle(std::move(codes));
+        queue.recycle(std::move(scales));
+      });
       progress.advance(t.nbytes(), t.name);
       ++report.converted;
     }
-    writer->finish();
+    queue.push([writer] { writer->finish(); });
     report.input_bytes += file.file_size();
     report.output_bytes += plan.layouts[s].file_size;
     progress.file_done(writer->path().string(), plan.layouts[s].file_size);
-    writers.push_back(std::move(writer));
   }
+  queue.drain();
   std::optional<Json> config = in.config();
   if (config && target.is_directory()) (*config)["quantization_config"] = quantization_config(settings, plan.kept_modules);
   stage_side_files(in, target, plan.layouts, target.is_directory() ? config : std::nullopt, report);

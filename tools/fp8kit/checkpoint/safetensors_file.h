@@ -26,12 +26,11 @@ class SafetensorsFile {
   /// The tensor's bytes inside the mapping (not necessarily aligned: other writers exist).
   const uint8_t* data(const TensorInfo& t) const { return map_.data() + header_.buffer_offset() + t.begin; }
 
-  /// Starts read-ahead of a tensor's bytes / drops them from the resident set after use.
-  void prefetch(const TensorInfo& t) const { map_.will_need(header_.buffer_offset() + t.begin, t.nbytes()); }
-  void release(const TensorInfo& t) const { map_.release(header_.buffer_offset() + t.begin, t.nbytes()); }
-  void release_range(const TensorInfo& t, uint64_t offset, uint64_t bytes) const {
-    map_.release(header_.buffer_offset() + t.begin + offset, bytes);
-  }
+  /// The descriptor and absolute file offset of a tensor's bytes (for in-kernel copies).
+  int fd() const { return map_.fd(); }
+  uint64_t file_offset(const TensorInfo& t) const { return header_.buffer_offset() + t.begin; }
+  /// Reads a tensor's bytes into `out` (pread: faster than faulting the mapping in page by page).
+  void read(const TensorInfo& t, void* out) const { map_.read(file_offset(t), out, t.nbytes()); }
 
  private:
   MappedFile map_;

@@ -72,6 +72,14 @@ void SafetensorsWriter::write_part(const std::string& name, uint64_t offset, con
   written_[it->second] += size;
 }
 
+void SafetensorsWriter::copy(const std::string& name, int in_fd, uint64_t in_offset) {
+  const auto it = index_.find(name);
+  FP8KIT_CHECK(it != index_.end(), "tensor '", name, "' is not in the planned layout of ", path().string());
+  const TensorInfo& t = layout_.tensors[it->second];
+  file_.copy_from(in_fd, in_offset, layout_.buffer_offset() + t.begin, t.nbytes());
+  written_[it->second] += t.nbytes();
+}
+
 void SafetensorsWriter::finish() {
   for (size_t i = 0; i < layout_.tensors.size(); ++i) {
     FP8KIT_CHECK(written_[i] == layout_.tensors[i].nbytes(), "tensor '", layout_.tensors[i].name, "' of ",

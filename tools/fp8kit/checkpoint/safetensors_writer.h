@@ -50,6 +50,8 @@ class SafetensorsWriter {
   void write(const std::string& name, const void* bytes, uint64_t size);
   /// Writes `size` bytes at `offset` inside a tensor (for tensors streamed in pieces).
   void write_part(const std::string& name, uint64_t offset, const void* bytes, uint64_t size);
+  /// Copies a tensor's bytes from another file (in_fd at in_offset) inside the kernel.
+  void copy(const std::string& name, int in_fd, uint64_t in_offset);
   /// Checks every tensor was written in full and closes the file (still under its temporary name).
   void finish();
   /// Renames the finished file into place.

@@ -4,12 +4,14 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <cerrno>
 #include <csignal>
 #include <cstring>
 #include <mutex>
+#include <vector>
 
 #include "checkpoint/checkpoint_error.h"
 
@@ -100,6 +102,31 @@ void StagedFile::write_at(uint64_t offset, const void* data, uint64_t bytes) {
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) fail(final_.string(), "", "write failed: ", n < 0 ? std::strerror(errno) : "no progress");
     p += n;
+    offset += static_cast<uint64_t>(n);
+    bytes -= static_cast<uint64_t>(n);
+  }
+}
+
+void StagedFile::copy_from(int in_fd, uint64_t in_offset, uint64_t offset, uint64_t bytes) {
+  FP8KIT_CHECK(fd_ >= 0, "copy into ", temp_.string(), " after it was closed");
+  while (bytes > 0) {
+    loff_t in = static_cast<loff_t>(in_offset), out = static_cast<loff_t>(offset);
+    const size_t chunk = bytes > (1ull << 30) ? (1ull << 30) : static_cast<size_t>(bytes);
+    const ssize_t n = ::copy_file_range(in_fd, &in, fd_, &out, chunk, 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;  // not supported here (or no progress): copy through memory below
+    in_offset += static_cast<uint64_t>(n);
+    offset += static_cast<uint64_t>(n);
+    bytes -= static_cast<uint64_t>(n);
+  }
+  std::vector<char> buf(bytes > 0 ? std::min<uint64_t>(bytes, 16u << 20) : 0);
+  while (bytes > 0) {
+    const size_t chunk = std::min<uint64_t>(bytes, buf.size());
+    const ssize_t n = ::pread(in_fd, buf.data(), chunk, static_cast<off_t>(in_offset));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) fail(final_.string(), "", "reading the input failed: ", n < 0 ? std::strerror(errno) : "unexpected end");
+    write_at(offset, buf.data(), static_cast<uint64_t>(n));
+    in_offset += static_cast<uint64_t>(n);
     offset += static_cast<uint64_t>(n);
     bytes -= static_cast<uint64_t>(n);
   }

@@ -24,6 +24,9 @@ class StagedFile {
   void resize(uint64_t bytes);
   /// Writes all of `bytes` at `offset`, retrying short writes; throws with the path and errno text.
   void write_at(uint64_t offset, const void* data, uint64_t bytes);
+  /// Copies `bytes` from `in_fd` at `in_offset` to `offset` inside the kernel (copy_file_range, as
+  /// cp does), falling back to pread/pwrite where the file systems cannot.
+  void copy_from(int in_fd, uint64_t in_offset, uint64_t offset, uint64_t bytes);
   /// Closes the file (no more writes); it stays under its temporary name until commit().
   void finish_writing();
   /// Closes (if still open) and renames the temporary file to its final name (replacing an existing file).

@@ -19,15 +19,16 @@ namespace fp8kit::checkpoint {
 
 /// Reusable buffers: they grow to the largest tensor and are kept, so a conversion allocates once.
 struct QuantizeBuffers {
-  std::vector<uint8_t> aligned_input;  // used only when the mapped input is not element-aligned
+  std::vector<uint8_t> input;          // the tensor read from its file (callers fill it)
+  std::vector<uint8_t> aligned_input;  // used only when `data` is not element-aligned
   std::vector<uint8_t> codes;          // FP8 codes of the tensor
   std::vector<float> scales;           // contract scales (fp32)
   std::vector<uint8_t> stored_scales;  // scales in the stored dtype
   std::vector<float> roundtrip;        // dequantized values (error measurement only)
 };
 
-/// Quantizes the tensor at `data` (dtype/shape of `info`, possibly unaligned) into buffers.codes and
-/// buffers.stored_scales. `file` names the source in errors.
+/// Quantizes the tensor at `data` (dtype/shape of `info`, possibly unaligned: then it is copied) into
+/// buffers.codes and buffers.stored_scales. `file` names the source in errors.
 void quantize_weight(TensorEngine& engine, const uint8_t* data, const TensorInfo& info, const ScaleLayout& layout,
                      Fp8Format fmt, QuantizeBuffers& buffers, const std::string& file);
 
