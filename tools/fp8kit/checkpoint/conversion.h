@@ -2,10 +2,10 @@
 //
 // Both stream one tensor at a time: a converted tensor is read (pread) into a reused buffer and its
 // output built in another, tensors kept as they are go file to file inside the kernel
-// (copy_file_range), and the memory-mapped input serves only small reads (headers, scales). The
-// resident memory is therefore about the largest converted tensor's input plus its output (1.5x a
-// bf16 tensor for quantize, 3x an FP8 tensor for dequantize to bf16) plus a constant; the page cache
-// is not this process's. Output shards are planned up front (names,
+// (copy_file_range), and the memory-mapped input serves only small reads (headers, scales). Output
+// buffers go to a writer thread (write_queue.h), two at most. The resident memory is therefore the
+// largest converted tensor's input plus two outputs plus a constant (quantize bf16: 2x the bf16
+// tensor; dequantize to bf16: 2.5x the bf16 result); the page cache is not this process's. Output shards are planned up front (names,
 // dtypes, shapes), written under temporary names, and renamed into place only when every shard and
 // side file is complete; any error removes them. The input is never written.
 #pragma once

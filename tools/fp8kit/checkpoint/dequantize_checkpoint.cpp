@@ -6,6 +6,7 @@
 // shape, the block size from config.json when given. y = round(decode(q) * s) in fp32, which is
 // fp8_cast_bf16's weight_dequant bit for bit for bf16 output. Scale tensors, all-zero
 // weight_zero_point and input_scale tensors of dequantized modules, and quantization_config go away.
+#include <algorithm>
 #include <cstring>
 #include <set>
 #include <utility>
@@ -157,9 +158,18 @@ ConvertReport dequantize_checkpoint(const fs::path& in_path, const fs::path& out
   report.engine = engine.description();
   report.dropped = plan.dropped.size();
   Progress progress(in.total_tensor_bytes(), options.quiet);
-  std::vector<uint8_t> scale_buf, in_buf, out_buf;
   std::vector<std::unique_ptr<SafetensorsWriter>> writers;
   WriteQueue queue;  // after `writers`: destroyed (joined) first
+  // Buffers sized once for the largest weight (growing them would leave freed blocks resident), two
+  // output buffers: one filled, one being written.
+  std::vector<uint8_t> scale_buf, in_buf, out_buf;
+  uint64_t max_in = 0;
+  for (const auto& [name, fw] : plan.weights) max_in = std::max(max_in, static_cast<uint64_t>(fw.rows * fw.cols));
+  in_buf.reserve(max_in);
+  out_buf.reserve(max_in * static_cast<uint64_t>(dtype_size(out_dtype)));
+  std::vector<uint8_t> spare;
+  spare.reserve(max_in * static_cast<uint64_t>(dtype_size(out_dtype)));
+  queue.recycle(std::move(spare));
   for (size_t s = 0; s < in.shard_count(); ++s) {
     const SafetensorsFile& file = in.shard(s);
     writers.push_back(std::make_unique<SafetensorsWriter>(target.shard_path(in.shard_name(s)), plan.layouts[s]));
@@ -188,7 +198,8 @@ ConvertReport dequantize_checkpoint(const fs::path& in_path, const fs::path& out
       file.read(t, in_buf.data());
       engine.dequantize({in_buf.data(), *to_library_dtype(t.dtype), fw.rows, fw.cols}, scales,
                         {out_buf.data(), out_dtype, fw.rows, fw.cols}, spec);
-      queue.push([writer, &queue, &t, out = std::exchange(out_buf, queue.take_buffer())]() mutable {
+      queue.drain();  // the previous write has finished and handed its buffer back
+      queue.push([writer, &queue, &t, out = std::exchange(out_buf, queue.take_buffer(out_buf.capacity()))]() mutable {
         writer->write(t.name, out.data(), out.size());
         queue.recycle(std::move(out));
       });

@@ -1,5 +1,6 @@
 // quantize_checkpoint.cpp: high-precision checkpoint -> FP8 checkpoint (see conversion.h).
 #include <algorithm>
+#include <cstdint>
 #include <set>
 #include <utility>
 
@@ -96,9 +97,28 @@ ConvertReport quantize_checkpoint(const fs::path& in_path, const fs::path& out_p
   ConvertReport report;
   report.engine = engine.description();
   Progress progress(in.total_tensor_bytes(), options.quiet);
-  QuantizeBuffers buffers;
   std::vector<std::unique_ptr<SafetensorsWriter>> writers;
   WriteQueue queue;  // after `writers`: destroyed (joined) first
+  // Buffers sized once for the largest converted tensor: growing them tensor by tensor would leave
+  // freed blocks resident in the heap. Two sets of output buffers: one filled, one being written.
+  QuantizeBuffers buffers;
+  uint64_t max_in = 0, max_codes = 0, max_scales = 0;
+  for (const auto& shard : plan.shards) {
+    for (const PlannedTensor& p : shard) {
+      if (!p.quantize) continue;
+      max_in = std::max(max_in, p.info->nbytes());
+      max_codes = std::max(max_codes, static_cast<uint64_t>(p.info->numel()));
+      max_scales = std::max(max_scales, tensor_nbytes(p.scale.dtype, p.scale.shape, "", p.scale.name));
+    }
+  }
+  buffers.input.reserve(max_in);
+  buffers.codes.reserve(max_codes);
+  buffers.stored_scales.reserve(max_scales);
+  for (const uint64_t bytes : {max_codes, max_scales}) {
+    std::vector<uint8_t> spare;
+    spare.reserve(bytes);
+    queue.recycle(std::move(spare));
+  }
   for (size_t s = 0; s < in.shard_count(); ++s) {
     const SafetensorsFile& file = in.shard(s);
     writers.push_back(std::make_unique<SafetensorsWriter>(target.shard_path(in.shard_name(s)), plan.layouts[s]));
@@ -114,9 +134,11 @@ ConvertReport quantize_checkpoint(const fs::path& in_path, const fs::path& out_p
       buffers.input.resize(t.nbytes());
       file.read(t, buffers.input.data());
       quantize_weight(engine, buffers.input.data(), t, p.scale, settings.fmt, buffers, file.path());
-      // The written buffers go to the writer thread; quantization continues in recycled ones.
-      queue.push([writer, &queue, &t, &p, codes = std::exchange(buffers.codes, queue.take_buffer()),
-                  scales = std::exchange(buffers.stored_scales, queue.take_buffer())]() mutable {
+      // The written buffers go to the writer thread; quantization continues in the ones it recycled
+      // (drain: the previous write has finished and handed its buffers back).
+      queue.drain();
+      queue.push([writer, &queue, &t, &p, codes = std::exchange(buffers.codes, queue.take_buffer(max_codes)),
+                  scales = std::exchange(buffers.stored_scales, queue.take_buffer(max_scales))]() mutable {
         writer->write(t.name, codes.data(), codes.size());
         writer->write(p.scale.name, scales.data(), scales.size());
         queue.recycle(std::move(codes));

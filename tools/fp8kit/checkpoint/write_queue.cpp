@@ -44,7 +44,7 @@ void WriteQueue::run() {
 
 void WriteQueue::push(std::function<void()> job) {
   std::unique_lock<std::mutex> lock(mutex_);
-  changed_.wait(lock, [this] { return jobs_.empty() || error_; });
+  changed_.wait(lock, [this] { return (jobs_.empty() && !busy_) || error_; });
   if (error_) std::rethrow_exception(error_);
   jobs_.push_back(std::move(job));
   changed_.notify_all();
@@ -56,11 +56,17 @@ void WriteQueue::drain() {
   if (error_) std::rethrow_exception(error_);
 }
 
-std::vector<uint8_t> WriteQueue::take_buffer() {
+std::vector<uint8_t> WriteQueue::take_buffer(size_t capacity) {
   std::lock_guard<std::mutex> lock(mutex_);
   if (pool_.empty()) return {};
-  std::vector<uint8_t> b = std::move(pool_.back());
-  pool_.pop_back();
+  size_t best = 0;
+  for (size_t i = 1; i < pool_.size(); ++i) {
+    const size_t c = pool_[i].capacity(), b = pool_[best].capacity();
+    const bool fits = c >= capacity, best_fits = b >= capacity;
+    if ((fits && (!best_fits || c < b)) || (!fits && !best_fits && c > b)) best = i;
+  }
+  std::vector<uint8_t> b = std::move(pool_[best]);
+  pool_.erase(pool_.begin() + static_cast<std::ptrdiff_t>(best));
   return b;
 }
 

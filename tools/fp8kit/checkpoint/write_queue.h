@@ -1,6 +1,7 @@
 // write_queue.h: runs output writes on one background thread, in order, so that writing tensor i
-// (and the kernel's throttling of dirty pages) overlaps with converting tensor i+1. At most one job
-// waits while one runs, which bounds the memory held by queued output buffers to two tensors.
+// (and the kernel's throttling of dirty pages) overlaps with converting tensor i+1. A job is handed
+// over only when the previous one has finished, so at most two output buffers exist: the one being
+// written and the one being filled.
 #pragma once
 
 #include <condition_variable>
@@ -21,13 +22,14 @@ class WriteQueue {
   WriteQueue(const WriteQueue&) = delete;
   WriteQueue& operator=(const WriteQueue&) = delete;
 
-  /// Queues a job; blocks while another job is already waiting. Rethrows an earlier job's error.
+  /// Hands a job to the thread; blocks while the previous job runs. Rethrows an earlier job's error.
   void push(std::function<void()> job);
   /// Waits until every job has run; rethrows the first error a job threw.
   void drain();
 
-  /// A byte buffer from the recycling pool (jobs hand theirs back with recycle()).
-  std::vector<uint8_t> take_buffer();
+  /// The pooled buffer with the smallest capacity >= `capacity` (else the largest; else a new one).
+  /// Jobs hand their buffers back with recycle(), so the same few buffers serve the whole run.
+  std::vector<uint8_t> take_buffer(size_t capacity);
   void recycle(std::vector<uint8_t>&& buffer);
 
  private:
