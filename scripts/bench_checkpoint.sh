@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Times `fp8kit quantize` against `cp` of the same files on a generated multi-GB bf16 checkpoint
-# (warm page cache, same run, same machine) and reports the ratio, throughput and peak resident
-# memory (GNU time's "Maximum resident set size") of quantize and dequantize.
+# (warm page cache, same run, same machine, best of 3) and reports the ratio, throughput and peak
+# resident memory (GNU time's "Maximum resident set size") of quantize and dequantize, and the time
+# of the tool's I/O path alone (quantize with every tensor excluded).
 #
 #   scripts/bench_checkpoint.sh [WORKDIR] [fp8kit quantize options...]
 #
@@ -45,6 +46,8 @@ peak_rss_mb() {  # peak RSS in MB of one run of "$@"
 
 out="$WORK/copy"
 t_cp=$(best cp -r "$model" "$out")
+out="$WORK/io"
+t_io=$(best "$FP8KIT" quantize "$model" -o "$out" --quiet --exclude .)  # the I/O path alone
 out="$WORK/fp8"
 t_q=$(best "$FP8KIT" quantize "$model" -o "$out" --quiet "$@")
 rss_q=$(peak_rss_mb "$FP8KIT" quantize "$model" -o "$out" --quiet "$@")
@@ -62,14 +65,15 @@ for f in pathlib.Path(sys.argv[1]).glob("*.safetensors"):
 print(m // 1000000)
 PY
 )
-rm -rf "$WORK/copy" "$WORK/bf16"
+rm -rf "$WORK/copy" "$WORK/io" "$WORK/bf16"
 
-python3 - "$bytes" "$t_cp" "$t_q" "$t_d" "$rss_q" "$rss_d" "$largest" "$(nproc)" <<'PY'
+python3 - "$bytes" "$t_cp" "$t_q" "$t_d" "$t_io" "$rss_q" "$rss_d" "$largest" "$(nproc)" <<'PY'
 import sys
-b, cp, q, d = int(sys.argv[1]), *map(float, sys.argv[2:5])
-rss_q, rss_d, largest, cores = sys.argv[5:]
+b, cp, q, d, io = int(sys.argv[1]), *map(float, sys.argv[2:6])
+rss_q, rss_d, largest, cores = sys.argv[6:]
 print(f"checkpoint: {b / 1e9:.2f} GB bf16, largest tensor {largest} MB, {cores} CPU cores")
 print(f"cp -r:       {cp:7.2f} s  {b / cp / 1e9:6.2f} GB/s")
+print(f"fp8kit I/O:  {io:7.2f} s  {b / io / 1e9:6.2f} GB/s  (quantize --exclude .: nothing converted)  ratio to cp {io / cp:.2f}x")
 print(f"quantize:    {q:7.2f} s  {b / q / 1e9:6.2f} GB/s  peak RSS {rss_q} MB  ratio to cp {q / cp:.2f}x")
 print(f"dequantize:  {d:7.2f} s  peak RSS {rss_d} MB")
 PY

@@ -88,7 +88,7 @@ void TensorEngine::dequantize(const HostTensor& q, const HostScales& s, const Ho
 }
 
 std::string TensorEngine::description() const {
-  if (!device_.is_cuda()) return detail::concat("cpu (", capabilities().cpu_threads, " threads)");
+  if (!device_.is_cuda()) return detail::concat("cpu, threads: ", capabilities().cpu_threads);
   for (const GpuInfo& g : capabilities().gpus) {
     if (g.ordinal == device_.index) return detail::concat(to_string(device_), " ", g.name);
   }
