@@ -31,6 +31,7 @@ TensorEngine::TensorEngine(DeviceChoice choice) {
     return;
   }
   device_ = Device::cuda(caps.gpus.front().ordinal);
+  fallback_to_cpu_ = choice == DeviceChoice::automatic;
 }
 
 TensorEngine::~TensorEngine() {
@@ -60,9 +61,16 @@ void TensorEngine::quantize(const HostTensor& x, const HostTensor& q, const Host
   void* dx = staged(in_, xb);
   void* dq = staged(out_, qb);
   void* ds = staged(scales_, sb);
+  const TensorView vx = view(dx, x.dtype, x.rows, x.cols, device_), vq = view(dq, q.dtype, q.rows, q.cols, device_);
+  const TensorView vs = view(ds, s.dtype, s.rows, s.cols, device_);
+  if (fallback_to_cpu_ && !can_quantize(vx, vq, vs, spec)) {
+    const Device cpu = Device::cpu();
+    fp8kit::quantize(view(x.data, x.dtype, x.rows, x.cols, cpu), view(q.data, q.dtype, q.rows, q.cols, cpu),
+                     view(s.data, s.dtype, s.rows, s.cols, cpu), spec);
+    return;
+  }
   cuda::copy_to_device(dx, x.data, xb);
-  fp8kit::quantize(view(dx, x.dtype, x.rows, x.cols, device_), view(dq, q.dtype, q.rows, q.cols, device_),
-                   view(ds, s.dtype, s.rows, s.cols, device_), spec);
+  fp8kit::quantize(vx, vq, vs, spec);
   cuda::synchronize(device_.index);
   cuda::copy_to_host(q.data, dq, qb);
   cuda::copy_to_host(s.data, ds, sb);
@@ -79,10 +87,17 @@ void TensorEngine::dequantize(const HostTensor& q, const HostScales& s, const Ho
   void* dq = staged(in_, qb);
   void* dy = staged(out_, yb);
   void* ds = staged(scales_, sb);
+  const TensorView vq = view(dq, q.dtype, q.rows, q.cols, device_), vs = view(ds, s.dtype, s.rows, s.cols, device_);
+  const TensorView vy = view(dy, y.dtype, y.rows, y.cols, device_);
+  if (fallback_to_cpu_ && !can_dequantize(vq, vs, vy, spec)) {
+    const Device cpu = Device::cpu();
+    fp8kit::dequantize(view(q.data, q.dtype, q.rows, q.cols, cpu), view(s.data, s.dtype, s.rows, s.cols, cpu),
+                       view(y.data, y.dtype, y.rows, y.cols, cpu), spec);
+    return;
+  }
   cuda::copy_to_device(dq, q.data, qb);
   cuda::copy_to_device(ds, s.data, sb);
-  fp8kit::dequantize(view(dq, q.dtype, q.rows, q.cols, device_), view(ds, s.dtype, s.rows, s.cols, device_),
-                     view(dy, y.dtype, y.rows, y.cols, device_), spec);
+  fp8kit::dequantize(vq, vs, vy, spec);
   cuda::synchronize(device_.index);
   cuda::copy_to_host(y.data, dy, yb);
 }

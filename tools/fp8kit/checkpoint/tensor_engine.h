@@ -30,7 +30,8 @@ struct HostScales {
 
 class TensorEngine {
  public:
-  /// automatic: CUDA when a GPU is usable, else CPU. cuda: throws if no GPU is usable.
+  /// automatic: CUDA when a GPU is usable (a tensor the CUDA kernels refuse runs on the CPU), else
+  /// CPU. cuda: throws if no GPU is usable or the kernels refuse a tensor.
   explicit TensorEngine(DeviceChoice choice);
   ~TensorEngine();
   TensorEngine(const TensorEngine&) = delete;
@@ -53,6 +54,7 @@ class TensorEngine {
   void* staged(DeviceBuffer& b, size_t bytes);
 
   Device device_;
+  bool fallback_to_cpu_ = false;
   DeviceBuffer in_, out_, scales_;
 };
 
