@@ -17,6 +17,10 @@ struct Command {
 
 int run_doctor(const Args& args);
 int run_selftest(const Args& args);
+int run_quantize(const Args& args);
+int run_dequantize(const Args& args);
+int run_inspect(const Args& args);
+int run_generate(const Args& args);
 
 /// Every verb, in the order --help lists them.
 const std::vector<Command>& commands();

@@ -13,6 +13,10 @@ const std::vector<Command>& commands() {
   static const std::vector<Command> all = {
       {"doctor", "report this build's backends, the GPUs it sees and why a path is or is not available", run_doctor},
       {"selftest", "quantize, dequantize and multiply random data on every backend and compare them", run_selftest},
+      {"quantize", "quantize a safetensors checkpoint (file or model directory) to FP8", run_quantize},
+      {"dequantize", "turn an FP8 checkpoint (fp8, compressed-tensors, fbgemm) back into bf16/fp16/fp32", run_dequantize},
+      {"inspect", "list a checkpoint's tensors, FP8 schemes, scale ranges and quantization error", run_inspect},
+      {"generate", "write a synthetic Llama-style checkpoint with realistic shapes and outliers", run_generate},
   };
   return all;
 }

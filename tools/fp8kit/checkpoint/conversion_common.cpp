@@ -1,0 +1,46 @@
+// conversion_common.cpp: chunked copies, side files, commit order.
+#include "checkpoint/conversion_common.h"
+
+#include <algorithm>
+
+#include "checkpoint/format_layout.h"
+
+namespace fp8kit::checkpoint {
+namespace fs = std::filesystem;
+
+std::map<std::string, std::string> carried_metadata(const SafetensorsFile& file) {
+  std::map<std::string, std::string> m = file.metadata();
+  m.erase("format");
+  m.erase(kMetadataQuantizationKey);
+  return m;
+}
+
+void stage_side_files(const InputCheckpoint& in, OutputTarget& target, const std::vector<SafetensorsLayout>& layouts,
+                      const std::optional<Json>& config, ConvertReport& report) {
+  if (!target.is_directory()) return;
+  for (const fs::path& rel : in.other_files(target.path())) target.stage_copy(in.directory() / rel, rel);
+  for (const auto& [rel, why] : in.left_out_files()) report.notes.push_back("not copied: " + rel.string() + " (" + why + ")");
+  if (in.index()) {
+    ShardIndex index;
+    index.metadata = in.index()->metadata;
+    uint64_t total = 0;
+    for (size_t s = 0; s < layouts.size(); ++s) {
+      total += layouts[s].tensor_bytes();
+      for (const TensorInfo& t : layouts[s].tensors) index.weight_map[t.name] = in.shard_name(s);
+    }
+    target.stage_text(kIndexFileName, format_shard_index(index, total));
+  }
+  if (config) {
+    target.stage_text("config.json", format_json(*config));
+  } else {
+    report.notes.push_back("the input directory has no config.json, so none was written");
+  }
+}
+
+void commit_all(std::vector<std::unique_ptr<SafetensorsWriter>>& writers, OutputTarget& target) {
+  for (auto& w : writers) w->commit();
+  target.commit_side_files();
+  target.keep();
+}
+
+}  // namespace fp8kit::checkpoint
