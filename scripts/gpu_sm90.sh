@@ -2,7 +2,8 @@
 # One call on an H100/H200: builds the Hopper GEMM targets (sm_90a), runs their GPU tests, checks the SASS
 # (QGMMA present, no local-memory traffic), runs the benchmark against cuBLASLt and prints a short table
 # last. Logs go to $OUT (default /tmp/fp8kit_sm90). Where GoogleTest is not installed, pass the folder of
-# staged sources as FP8KIT_DEPS_DIR (scripts/stage_gpu_deps.sh on the main branch).
+# staged sources as FP8KIT_DEPS_DIR (scripts/stage_gpu_deps.sh on the main branch). FP8KIT_SM90_PROFILE,
+# a ';'-separated list of "M N K plan-prefix", profiles those plans with Nsight Compute first.
 #   bash scripts/gpu_sm90.sh [--no-sweep]
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -34,6 +35,22 @@ for o in $(find build -name 'sm90_fp8_gemm_tile_*.cu.o' | sort); do
   echo "$(basename "$o" .cu.o): QGMMA $(grep -c QGMMA "$OUT/sass.tmp") LDL/STL $(grep -cE '\b(LDL|STL)\b' "$OUT/sass.tmp")"
 done
 rm -f "$OUT/sass.tmp"
+
+if [[ -n "${FP8KIT_SM90_PROFILE:-}" ]]; then
+  echo "== Nsight Compute"
+  IFS=';' read -ra profiles <<<"$FP8KIT_SM90_PROFILE"
+  i=0
+  for spec in "${profiles[@]}"; do
+    read -r m n k plan <<<"$spec"
+    i=$((i + 1))
+    timeout 60 ncu --clock-control none --kernel-name regex:fp8_gemm --launch-skip 3 --launch-count 1 \
+      --section SpeedOfLight --section ComputeWorkloadAnalysis --section MemoryWorkloadAnalysis \
+      --section WarpStateStats --section SchedulerStats --section Occupancy \
+      ./build/benchmarks/fp8kit_bench_sm90_gemm --profile "$m" "$n" "$k" "$plan" >"$OUT/ncu$i.txt" 2>&1
+    echo "-- $spec (rc=$?)"
+    grep -E "profiled|Duration|SM Frequency|Compute \(SM\) Throughput|Memory Throughput|L2 Cache Throughput|DRAM Throughput|Shared Memory|Issue Slots Busy|Executed Ipc Active|Warp Cycles Per Issued|No Eligible|Active Warps Per|Stall|Tensor|pipe" "$OUT/ncu$i.txt" | head -24
+  done
+fi
 
 echo "== tests"
 start=$SECONDS

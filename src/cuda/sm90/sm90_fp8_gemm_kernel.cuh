@@ -13,9 +13,12 @@
 //    wave, issues 4 wgmma m64nNk32 per K block into a scratch accumulator (the first overwrites it),
 //    waits for them, releases the stage (`empty` mbarrier) and promotes: final += As[m, kb] * Bs[nb, kb] *
 //    scratch in fp32 registers. FP8 products are never accumulated across K blocks inside the tensor core.
-//  - epilogue: bias (fp32) and rounding to D's type straight from registers to global memory; with split
-//    K the partial tiles are first summed across the cluster through distributed shared memory, in the
-//    order of the CTA ranks, so results are deterministic.
+//    Where registers allow (one wave, wgmma N <= 128) the scratch is double-buffered: K block kb + 1 is
+//    issued before kb is promoted, so the tensor core always has work queued.
+//  - epilogue: bias (fp32) and rounding to D's type; bf16/f16 tiles are staged in swizzled shared memory
+//    and written by TMA stores that complete while the next tile computes, other outputs are stored
+//    straight from registers. With split K the partial tiles are first summed across the cluster through
+//    distributed shared memory, in the order of the CTA ranks, so results are deterministic.
 #pragma once
 
 #include <cuda.h>
@@ -33,7 +36,7 @@ namespace fp8kit::cuda::sm90 {
 
 /// A tile shape: BLOCK_M x BLOCK_N of D per CTA, computed by WG_M x WG_N consumer warpgroups, each
 /// covering 64 rows per wave and BLOCK_N / WG_N columns; BLOCK_M / (64 * WG_M) waves.
-template <int kBlockM_, int kBlockN_, int kWgM_, int kWgN_>
+template <int kBlockM_, int kBlockN_, int kWgM_, int kWgN_, bool kPipelinedScratch = true>
 struct TileShape {
   static constexpr int kBlockM = kBlockM_, kBlockN = kBlockN_, kBlockK = 128;
   static constexpr int kWgM = kWgM_, kWgN = kWgN_;
@@ -45,6 +48,14 @@ struct TileShape {
   static constexpr int kABytes = kBlockM * kBlockK;
   static constexpr int kBBytes = kBlockN * kBlockK;
   static constexpr int kScaleStride = (kBlockM + 2 + 3) / 4 * 4;  // floats: BLOCK_M A scales, 2 B scales
+  // Double-buffered scratch accumulators where they fit in the registers (3 fragments + ~40).
+  static constexpr bool kDoubleBuffer = kPipelinedScratch && kWaves == 1 && kWgCols <= 128;
+  // TMA-store epilogue: each warpgroup's 64-row slices are staged as column chunks of kChunkCols 16-bit
+  // values (one swizzle span: 128, 64 or 32 bytes per row).
+  static constexpr int kChunkCols = kWgCols % 64 == 0 ? 64 : kWgCols % 32 == 0 ? 32 : 16;
+  static constexpr int kChunkBytes = kChunkCols * 2;
+  static constexpr int kChunks = kWgCols / kChunkCols;
+  static constexpr int kDBytes = kBlockM * kBlockN * 2;
   // Registers per thread after reallocation (setmaxnreg) when there are two consumer warpgroups: the
   // producer keeps 40, the consumers take the rest of the 64K-register file.
   static constexpr int kProducerRegisters = 40;
@@ -54,8 +65,7 @@ struct TileShape {
   static_assert(kBlockN % (16 * kWgN) == 0, "each warpgroup's columns must be a multiple of 16");
   static_assert(kWgCols <= 256, "wgmma N is at most 256");
   static_assert(kMathWarpgroups <= 2, "one producer and at most two consumer warpgroups");
-  // A tile straddles at most two 128-row blocks of B scales.
-  static_assert(kBlockN <= 128 || kBlockN % 16 == 0, "BLOCK_N must be a multiple of 16");
+  static_assert(kWgCols % 16 == 0, "BLOCK_N / WG_N must be a multiple of 16 (swizzle atoms, epilogue chunks)");
 };
 
 namespace detail {
@@ -190,23 +200,240 @@ __device__ void store_tile(const KernelParams& p, const float (&acc)[Shape::kWav
   }
 }
 
+
+template <OutKind kOut>
+__device__ __forceinline__ uint32_t pack_pair(float v0, float v1) {
+  if constexpr (kOut == OutKind::bf16) {
+    const __nv_bfloat162 h = __floats2bfloat162_rn(v0, v1);
+    return *reinterpret_cast<const uint32_t*>(&h);
+  } else {
+    const __half2 h = __floats2half2_rn(v0, v1);
+    return *reinterpret_cast<const uint32_t*>(&h);
+  }
+}
+
+/// Barrier of the 128 threads of consumer warpgroup `wg` (hardware barriers 1 and 2; 0 is __syncthreads).
+__device__ __forceinline__ void warpgroup_barrier(int wg) {
+  if (wg == 0) {
+    asm volatile("bar.sync 1, 128;" ::: "memory");
+  } else {
+    asm volatile("bar.sync 2, 128;" ::: "memory");
+  }
+}
+
+/// TMA-store epilogue of one consumer warpgroup (bf16/f16 D): waits until its previous tile's stores have
+/// read the staging area, writes bias + accumulators there, and lets one thread issue the TMA stores, which
+/// clip rows past M and columns past N and complete in the background.
+///
+/// Staging layout: per wave and column chunk, 64 rows x kChunkBytes, with the tensor map's swizzle (the
+/// 16-byte unit index XORed with address bits 7..9, masked to the swizzle width). This thread's rows r0 and
+/// r0 + 8 share those bits, so its XOR value is one per thread; a warp's 4-byte stores hit 32 banks.
+template <class Shape, OutKind kOut>
+__device__ void store_tile_tma(const KernelParams& p, const CUtensorMap* map_d,
+                               const float (&acc)[Shape::kWaves][Shape::kColGroups * 4], uint8_t* staging,
+                               int32_t row0, int32_t col0, int wg) {
+  constexpr int kSubtileBytes = 64 * Shape::kChunkBytes;
+  constexpr uint32_t kSwizzleMask = Shape::kChunkBytes / 16 - 1;
+  const int t = static_cast<int>(threadIdx.x) % 128;
+  const int lane = t % 32;
+  const int r0 = (t / 32) * 16 + lane / 4;
+  // Opaque: computed here, after the main loop, rather than hoisted into its registers.
+  const uint32_t thread_base =
+      ptx::opaque(ptx::smem_addr(staging) + static_cast<uint32_t>(r0 * Shape::kChunkBytes + (lane % 4) * 4));
+  const uint32_t xor_units = ptx::opaque((static_cast<uint32_t>(r0 * Shape::kChunkBytes) >> 7) & kSwizzleMask);
+  if (t == 0) ptx::bulk_wait_read();
+  warpgroup_barrier(wg);
+#pragma unroll
+  for (int j = 0; j < Shape::kColGroups; ++j) {
+    const int col = j * 8 + (lane % 4) * 2;
+    float bias0 = 0.0f, bias1 = 0.0f;
+    if (p.bias_kind != BiasKind::none) {
+      if (col0 + col < p.n) bias0 = load_bias(p, col0 + col);
+      if (col0 + col + 1 < p.n) bias1 = load_bias(p, col0 + col + 1);
+    }
+    const int chunk = (j * 8) / Shape::kChunkCols;
+    const uint32_t unit = static_cast<uint32_t>(((j * 8) % Shape::kChunkCols) * 2 / 16);
+#pragma unroll
+    for (int w = 0; w < Shape::kWaves; ++w) {
+#pragma unroll
+      for (int h = 0; h < 2; ++h) {
+        const uint32_t address = thread_base + static_cast<uint32_t>((w * Shape::kChunks + chunk) * kSubtileBytes +
+                                                                     h * 8 * Shape::kChunkBytes) +
+                                 ((unit ^ xor_units) << 4);
+        ptx::st_shared_b32(address, pack_pair<kOut>(acc[w][j * 4 + h * 2] + bias0, acc[w][j * 4 + h * 2 + 1] + bias1));
+      }
+    }
+  }
+  ptx::fence_async_shared();
+  warpgroup_barrier(wg);
+  if (t == 0) {
+#pragma unroll
+    for (int w = 0; w < Shape::kWaves; ++w) {
+#pragma unroll
+      for (int c = 0; c < Shape::kChunks; ++c) {
+        ptx::tma_store_2d(map_d, col0 + c * Shape::kChunkCols, row0 + w * 64 * Shape::kWgM,
+                          staging + (w * Shape::kChunks + c) * kSubtileBytes);
+      }
+    }
+    ptx::bulk_commit();
+  }
+}
+
+/// The main loop of one consumer warpgroup over the K blocks of a tile.
+template <class Shape>
+struct Consumer {
+  using Wgmma = WgmmaFp8<Shape::kWgCols>;
+  static constexpr int kAcc = Wgmma::kAccumulators;
+
+  const uint8_t* smem_a;
+  const uint8_t* smem_b;
+  const float* smem_scales;
+  uint64_t* full;
+  uint64_t* empty;
+  int stages, lane, wg_m, wg_n, row_in_slice;
+  bool multicast;
+  uint32_t peer;  // the other CTA of a multicast pair
+
+  /// The scales of one K block this thread needs: two A rows per wave, the tile's one or two B blocks.
+  struct Scales {
+    float sa[Shape::kWaves][2] = {};
+    float sb0 = 0.0f, sb1 = 0.0f;
+  };
+
+  __device__ __forceinline__ Scales load_scales(int stage) const {
+    const float* scales = smem_scales + stage * Shape::kScaleStride;
+    Scales s;
+#pragma unroll
+    for (int w = 0; w < Shape::kWaves; ++w) {
+      const int r = w * 64 * Shape::kWgM + wg_m * 64 + row_in_slice;
+      s.sa[w][0] = scales[r];
+      s.sa[w][1] = scales[r + 8];
+    }
+    s.sb0 = scales[Shape::kBlockM];
+    s.sb1 = scales[Shape::kBlockM + 1];
+    return s;
+  }
+
+  /// Issues the 4 wgmma of one K block and wave into `scratch` as one commit group.
+  __device__ __forceinline__ void issue(float (&scratch)[kAcc], int stage, int wave) const {
+    const uint64_t desc_a = ptx::wgmma_desc_sw128(smem_a + stage * Shape::kABytes +
+                                                  (wave * 64 * Shape::kWgM + wg_m * 64) * Shape::kBlockK);
+    const uint64_t desc_b =
+        ptx::wgmma_desc_sw128(smem_b + stage * Shape::kBBytes + wg_n * Shape::kWgCols * Shape::kBlockK);
+#pragma unroll
+    for (int i = 0; i < kAcc; ++i) ptx::fence_register(scratch[i]);
+    ptx::wgmma_fence();
+#pragma unroll
+    for (int k = 0; k < Shape::kBlockK / 32; ++k) {
+      // +32 bytes along K inside the swizzled 128-byte rows: +2 in the descriptor's address field.
+      Wgmma::mma(scratch, desc_a + 2 * k, desc_b + 2 * k, k > 0 ? 1u : 0u);
+    }
+    ptx::wgmma_commit();
+#pragma unroll
+    for (int i = 0; i < kAcc; ++i) ptx::fence_register(scratch[i]);
+  }
+
+  /// The stage's tiles and scales have all been read: hand it back to the producer(s).
+  __device__ __forceinline__ void release(int stage) const {
+    __syncwarp();
+    if (lane == 0) ptx::barrier_arrive(&empty[stage]);
+    if (multicast && lane == 1) ptx::barrier_arrive_cluster(&empty[stage], peer);
+  }
+
+  /// One scratch accumulator: issue, wait, release, promote, per K block and wave.
+  __device__ __forceinline__ void run_single(float (&acc)[Shape::kWaves][kAcc], float (&scratch)[kAcc],
+                                             PipelineState& pipe, KRange kr, int32_t j_split) const {
+    for (int32_t kb = kr.begin; kb < kr.end; ++kb) {
+      ptx::barrier_wait(&full[pipe.stage], pipe.phase);
+      const Scales s = load_scales(pipe.stage);
+#pragma unroll
+      for (int w = 0; w < Shape::kWaves; ++w) {
+        issue(scratch, pipe.stage, w);
+        ptx::wgmma_wait<0>();
+#pragma unroll
+        for (int i = 0; i < kAcc; ++i) ptx::fence_register(scratch[i]);
+        if (w == Shape::kWaves - 1) release(pipe.stage);
+        promote<Shape>(acc[w], scratch, s.sa[w][0], s.sa[w][1], s.sb0, s.sb1, j_split);
+      }
+      pipe.advance(stages);
+    }
+  }
+
+  /// Two scratch accumulators (one wave): K block kb + 1 is issued before kb is promoted. The loop body
+  /// issues unconditionally and the tail is peeled, so that no control-flow merge ever copies registers of
+  /// a wgmma in flight (which would make ptxas serialise every wgmma).
+  __device__ __forceinline__ void run_double(float (&acc)[1][kAcc], float (&scratch0)[kAcc], float (&scratch1)[kAcc],
+                                             PipelineState& pipe, KRange kr, int32_t j_split) const {
+    if (kr.begin >= kr.end) return;
+    ptx::barrier_wait(&full[pipe.stage], pipe.phase);
+    Scales s0 = load_scales(pipe.stage);
+    issue(scratch0, pipe.stage, 0);
+    int32_t kb = kr.begin;
+    // Here scratch0 holds K block kb, in flight, at pipeline position `pipe`.
+    for (; kb + 2 < kr.end; kb += 2) {
+      PipelineState next = pipe;
+      next.advance(stages);
+      const Scales s1 = issue_next(scratch1, next);
+      retire(acc, scratch0, s0, pipe, j_split);
+      pipe = next;
+      next.advance(stages);
+      s0 = issue_next(scratch0, next);
+      retire(acc, scratch1, s1, pipe, j_split);
+      pipe = next;
+    }
+    if (kb + 1 < kr.end) {
+      PipelineState next = pipe;
+      next.advance(stages);
+      const Scales s1 = issue_next(scratch1, next);
+      retire(acc, scratch0, s0, pipe, j_split);
+      pipe = next;
+      ptx::wgmma_wait<0>();
+      retire(acc, scratch1, s1, pipe, j_split);
+    } else {
+      ptx::wgmma_wait<0>();
+      retire(acc, scratch0, s0, pipe, j_split);
+    }
+    pipe.advance(stages);
+  }
+
+  /// Waits for the stage at `at`, reads its scales and issues its K block into `scratch` (a second group
+  /// in flight), then waits until only that group is pending.
+  __device__ __forceinline__ Scales issue_next(float (&scratch)[kAcc], const PipelineState& at) const {
+    ptx::barrier_wait(&full[at.stage], at.phase);
+    const Scales s = load_scales(at.stage);
+    issue(scratch, at.stage, 0);
+    ptx::wgmma_wait<1>();
+    return s;
+  }
+
+  /// The K block in `scratch` is complete: release its stage and promote it.
+  __device__ __forceinline__ void retire(float (&acc)[1][kAcc], float (&scratch)[kAcc], const Scales& s,
+                                         const PipelineState& at, int32_t j_split) const {
+#pragma unroll
+    for (int i = 0; i < kAcc; ++i) ptx::fence_register(scratch[i]);
+    release(at.stage);
+    promote<Shape>(acc[0], scratch, s.sa[0][0], s.sa[0][1], s.sb0, s.sb1, j_split);
+  }
+};
+
 }  // namespace detail
 
 template <class Shape>
 __global__ void __launch_bounds__(Shape::kThreads, 1)
     fp8_gemm_kernel(const __grid_constant__ CUtensorMap tma_a, const __grid_constant__ CUtensorMap tma_b,
-                    const __grid_constant__ KernelParams p) {
+                    const __grid_constant__ CUtensorMap tma_d, const __grid_constant__ KernelParams p) {
   using Wgmma = WgmmaFp8<Shape::kWgCols>;
   constexpr int kAcc = Wgmma::kAccumulators;
   constexpr int kBlockM = Shape::kBlockM, kBlockN = Shape::kBlockN;
 
-  // Shared memory: [A stages][B stages][scale stages][full barriers][empty barriers], 1024-byte aligned
-  // so that TMA's 128-byte swizzle matches the wgmma descriptors.
+  // Shared memory: [D staging (TMA-store epilogue only)][A stages][B stages][scale stages][full barriers]
+  // [empty barriers], 1024-byte aligned so that TMA's 128-byte swizzle matches the wgmma descriptors.
   extern __shared__ uint8_t smem_raw[];
   // (Offsetting smem_raw, rather than rounding an integer, keeps the pointers known to be shared memory.)
   uint8_t* smem = smem_raw + ((1024u - (ptx::smem_addr(smem_raw) & 1023u)) & 1023u);
   const int stages = p.stages;
-  uint8_t* smem_a = smem;
+  uint8_t* smem_d = smem;
+  uint8_t* smem_a = smem + (p.tma_store ? Shape::kDBytes : 0);
   uint8_t* smem_b = smem_a + stages * Shape::kABytes;
   float* smem_scales = reinterpret_cast<float*>(smem_b + stages * Shape::kBBytes);
   uint64_t* full = reinterpret_cast<uint64_t*>(smem_scales + stages * Shape::kScaleStride);
@@ -302,10 +529,14 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
     const int wg = warp / 4;
     const int wg_m = wg / Shape::kWgN, wg_n = wg % Shape::kWgN;
     const int row_in_slice = (warp % 4) * 16 + lane / 4;  // fragment rows: this and this + 8
-    float scratch[kAcc];
+    const detail::Consumer<Shape> consumer{smem_a, smem_b, smem_scales, full, empty, stages, lane, wg_m, wg_n,
+                                           row_in_slice, p.multicast != 0, cta_rank ^ 1u};
+    float scratch0[kAcc], scratch1[Shape::kDoubleBuffer ? kAcc : 1];
     float acc[Shape::kWaves][kAcc];
 #pragma unroll
-    for (int i = 0; i < kAcc; ++i) scratch[i] = 0.0f;
+    for (int i = 0; i < kAcc; ++i) scratch0[i] = 0.0f;
+#pragma unroll
+    for (int i = 0; i < (Shape::kDoubleBuffer ? kAcc : 1); ++i) scratch1[i] = 0.0f;
     detail::PipelineState pipe;
 
     for (int32_t tile = cluster_id; tile < p.num_tiles; tile += num_clusters) {
@@ -321,61 +552,20 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
 #pragma unroll
         for (int i = 0; i < kAcc; ++i) acc[w][i] = 0.0f;
       }
-
-      for (int32_t kb = kr.begin; kb < kr.end; ++kb) {
-        ptx::barrier_wait(&full[pipe.stage], pipe.phase);
-        const float* scales = smem_scales + pipe.stage * Shape::kScaleStride;
-        float sa[Shape::kWaves][2];
-#pragma unroll
-        for (int w = 0; w < Shape::kWaves; ++w) {
-          const int r = w * 64 * Shape::kWgM + wg_m * 64 + row_in_slice;
-          sa[w][0] = scales[r];
-          sa[w][1] = scales[r + 8];
-        }
-        const float sb0 = scales[kBlockM], sb1 = scales[kBlockM + 1];
-        const uint8_t* a_tile = smem_a + pipe.stage * Shape::kABytes;
-        const uint64_t desc_b = ptx::wgmma_desc_sw128(smem_b + pipe.stage * Shape::kBBytes +
-                                                      wg_n * Shape::kWgCols * Shape::kBlockK);
-#pragma unroll
-        for (int w = 0; w < Shape::kWaves; ++w) {
-          const uint64_t desc_a =
-              ptx::wgmma_desc_sw128(a_tile + (w * 64 * Shape::kWgM + wg_m * 64) * Shape::kBlockK);
-#pragma unroll
-          for (int i = 0; i < kAcc; ++i) ptx::fence_register(scratch[i]);
-          ptx::wgmma_fence();
-#pragma unroll
-          for (int k = 0; k < Shape::kBlockK / 32; ++k) {
-            // +32 bytes along K inside the swizzled 128-byte rows: +2 in the descriptor's address field.
-            Wgmma::mma(scratch, desc_a + 2 * k, desc_b + 2 * k, k > 0 ? 1u : 0u);
-          }
-          ptx::wgmma_commit();
-#pragma unroll
-          for (int i = 0; i < kAcc; ++i) ptx::fence_register(scratch[i]);
-          ptx::wgmma_wait<0>();
-#pragma unroll
-          for (int i = 0; i < kAcc; ++i) ptx::fence_register(scratch[i]);
-
-          if (w == Shape::kWaves - 1) {
-            // The stage's tiles and scales have all been read: hand it back to the producer(s).
-            __syncwarp();
-            if (lane == 0) ptx::barrier_arrive(&empty[pipe.stage]);
-            if (p.multicast && lane == 1) ptx::barrier_arrive_cluster(&empty[pipe.stage], cta_rank ^ 1u);
-          }
-
-          // Promotion: acc += As[row, kb] * Bs[nb(col), kb] * scratch, in fp32.
-          detail::promote<Shape>(acc[w], scratch, sa[w][0], sa[w][1], sb0, sb1, j_split);
-        }
-        pipe.advance(stages);
+      if constexpr (Shape::kDoubleBuffer) {
+        consumer.run_double(acc, scratch0, scratch1, pipe, kr, j_split);
+      } else {
+        consumer.run_single(acc, scratch0, pipe, kr, j_split);
       }
 
       const uint32_t split = p.split_k;
       if (split > 1) {
-        // Deterministic split-K: every CTA parks its partial tile in its own shared memory (the drained
-        // pipeline stages), then CTA r sums column groups j % split == r over ranks 0, 1, ... in order.
+        // Deterministic split-K (never with the TMA-store epilogue): every CTA parks its partial tile in its
+        // own shared memory (the drained pipeline stages), then CTA r sums column groups j % split == r over ranks 0, 1, ... in order.
         // Thread t's float4 of column group j of wave w lives at parked + ((wg, w, j) * 128 + t) * 16: a
         // warp's 16-byte accesses cover 512 contiguous bytes (no bank conflicts).
         constexpr uint32_t kGroupBytes = 128 * 16;
-        const uint32_t parked = ptx::opaque(ptx::smem_addr(smem)) +
+        const uint32_t parked = ptx::opaque(ptx::smem_addr(smem_a)) +
                                 static_cast<uint32_t>((wg * Shape::kWaves * Shape::kColGroups) * kGroupBytes) +
                                 (threadIdx.x % 128) * 16;
 #pragma unroll
@@ -411,13 +601,25 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
       const int32_t row_base = ptx::opaque(m_block * kBlockM + wg_m * 64 + row_in_slice);
       const int32_t col_base = ptx::opaque(tile_col0 + wg_n * Shape::kWgCols);
       if (m_block < p.num_m_blocks) {
-        switch (p.out) {
-          case OutKind::bf16: detail::store_tile<Shape, OutKind::bf16>(p, acc, row_base, col_base, split, cta_rank); break;
-          case OutKind::f16: detail::store_tile<Shape, OutKind::f16>(p, acc, row_base, col_base, split, cta_rank); break;
-          case OutKind::f32: detail::store_tile<Shape, OutKind::f32>(p, acc, row_base, col_base, split, cta_rank); break;
+        if (p.tma_store) {
+          uint8_t* staging = smem_d + wg * (Shape::kDBytes / Shape::kMathWarpgroups);
+          const int32_t row0 = m_block * kBlockM + wg_m * 64;
+          if (p.out == OutKind::bf16) {
+            detail::store_tile_tma<Shape, OutKind::bf16>(p, &tma_d, acc, staging, row0, col_base, wg);
+          } else {
+            detail::store_tile_tma<Shape, OutKind::f16>(p, &tma_d, acc, staging, row0, col_base, wg);
+          }
+        } else {
+          switch (p.out) {
+            case OutKind::bf16: detail::store_tile<Shape, OutKind::bf16>(p, acc, row_base, col_base, split, cta_rank); break;
+            case OutKind::f16: detail::store_tile<Shape, OutKind::f16>(p, acc, row_base, col_base, split, cta_rank); break;
+            case OutKind::f32: detail::store_tile<Shape, OutKind::f32>(p, acc, row_base, col_base, split, cta_rank); break;
+          }
         }
       }
     }
+    // Bulk stores must finish reading shared memory before the CTA exits.
+    if (p.tma_store && threadIdx.x % 128 == 0) ptx::bulk_wait();
     if (p.multicast) ptx::cluster_sync();
   }
 }

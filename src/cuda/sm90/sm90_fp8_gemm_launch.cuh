@@ -44,12 +44,12 @@ cudaLaunchConfig_t launch_config(int grid, int cluster, size_t smem_bytes, cudaS
 }
 
 template <class Shape>
-void launch(const CUtensorMap& a, const CUtensorMap& b, const KernelParams& p, int grid, int cluster,
-            size_t smem_bytes, cudaStream_t stream) {
+void launch(const CUtensorMap& a, const CUtensorMap& b, const CUtensorMap& d, const KernelParams& p, int grid,
+            int cluster, size_t smem_bytes, cudaStream_t stream) {
   allow_max_shared_memory<Shape>();
   cudaLaunchAttribute attribute;
   const cudaLaunchConfig_t config = launch_config<Shape>(grid, cluster, smem_bytes, stream, &attribute);
-  FP8KIT_CUDA_CHECK(cudaLaunchKernelEx(&config, fp8_gemm_kernel<Shape>, a, b, p));
+  FP8KIT_CUDA_CHECK(cudaLaunchKernelEx(&config, fp8_gemm_kernel<Shape>, a, b, d, p));
 }
 
 template <class Shape>
@@ -74,6 +74,8 @@ TileConfig make_tile_config(const char* name) {
   t.threads = Shape::kThreads;
   t.stage_ab_bytes = Shape::kABytes + Shape::kBBytes;
   t.stage_bytes = t.stage_ab_bytes + Shape::kScaleStride * 4 + 2 * 8;
+  t.d_staging_bytes = Shape::kDBytes;
+  t.store_chunk_cols = Shape::kChunkCols;
   t.launch = &detail::launch<Shape>;
   t.max_active_clusters = &detail::max_active_clusters<Shape>;
   return t;

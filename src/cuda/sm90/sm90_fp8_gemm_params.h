@@ -43,6 +43,7 @@ struct KernelParams {
   uint8_t multicast = 0;    // 1: clusters of 2 CTAs along M, the B tile multicast to both
   uint8_t split_k = 1;      // CTAs per cluster along K (1: no split)
   uint8_t pair_stores = 0;  // 1: D is aligned for 2-element vector stores
+  uint8_t tma_store = 0;    // 1: the epilogue stages D in shared memory and writes it with TMA (bf16/f16)
 };
 
 /// Coordinates of tile `tile`: the m-unit (an m-block, or a pair of them with multicast) and the n-block.

@@ -32,6 +32,7 @@ constexpr double kMacPerClock = 4096.0;         // dense FP8 wgmma
 constexpr double kL2BytesPerClockPerSm = 48.0;  // TMA loads one SM sustains from L2
 constexpr double kL2BytesPerClockTotal = 5500.0;
 constexpr double kStoreBytesPerClock = 24.0;    // epilogue stores straight from registers
+constexpr double kStagingBytesPerClock = 64.0;  // epilogue writes to the TMA staging tile
 constexpr double kDsmemBytesPerClock = 32.0;    // split-K partial sums read across the cluster
 constexpr double kTileOverheadCycles = 300.0;   // tile switch, barrier waits
 constexpr double kSplitOverheadCycles = 1500.0; // two cluster barriers per tile
@@ -117,8 +118,9 @@ double predict_us(const core::GemmProblem& p, const LaunchPlan& plan, const Devi
   const double compute = t.math_warpgroups == 1 ? mma + promotion : std::max(mma * 1.08, 2.0 * promotion);
   const double load_bytes = 128.0 * (bm + (plan.multicast ? bn / 2 : bn));
   const double per_k_block = std::max(compute, load_bytes / kL2BytesPerClockPerSm);
-  double per_tile = k_blocks_per_cta * per_k_block + kTileOverheadCycles +
-                    bm * bn * out_size(p) / plan.split_k / kStoreBytesPerClock;
+  const double epilogue = plan.tma_store ? bm * bn * 2.0 / kStagingBytesPerClock
+                                        : bm * bn * out_size(p) / plan.split_k / kStoreBytesPerClock;
+  double per_tile = k_blocks_per_cta * per_k_block + kTileOverheadCycles + epilogue;
   if (plan.split_k > 1) {
     per_tile += kSplitOverheadCycles + bm * bn * 4.0 * (plan.split_k - 1) / plan.split_k / kDsmemBytesPerClock;
   }
@@ -150,35 +152,43 @@ std::vector<LaunchPlan> candidate_plans(const core::GemmProblem& p) {
 
   std::vector<LaunchPlan> plans;
   const int64_t k_blocks = ceil_div(p.k(), 128);
+  const bool tma_store_allowed = (p.d.dtype == DType::bf16 || p.d.dtype == DType::f16) && (p.d.ld * 2) % 16 == 0 &&
+                                 reinterpret_cast<uintptr_t>(p.d.data) % 16 == 0;
   for (const TileConfig& tile : tile_configs()) {
-    const int stages = std::min<int>(kMaxStages, (dev.max_smem - 1024) / tile.stage_bytes);
-    if (stages < 2) continue;
     const int64_t m_blocks = ceil_div(p.m(), tile.block_m), n_blocks = ceil_div(p.n(), tile.block_n);
-    for (const bool multicast : {false, true}) {
-      // Pairs of m-blocks only where every pair is complete.
-      if (multicast && (m_blocks < 2 || m_blocks % 2 != 0)) continue;
-      const int64_t m_units = multicast ? m_blocks / 2 : m_blocks;
-      for (const int split : kSplitCandidates) {
-        if (multicast && split > 1) continue;
-        if (split > 1 && (k_blocks < 2 * split || m_units * n_blocks >= dev.sms)) continue;
-        // Split-K partial tiles are parked in the drained pipeline stages.
-        if (split > 1 && static_cast<int64_t>(stages) * tile.stage_ab_bytes < int64_t{4} * tile.block_m * tile.block_n) {
-          continue;
+    for (const bool tma_store : {false, true}) {
+      if (tma_store && !tma_store_allowed) continue;
+      const int stages = std::min<int>(
+          kMaxStages, (dev.max_smem - 1024 - (tma_store ? tile.d_staging_bytes : 0)) / tile.stage_bytes);
+      if (stages < 2) continue;
+      for (const bool multicast : {false, true}) {
+        // Pairs of m-blocks only where every pair is complete.
+        if (multicast && (m_blocks < 2 || m_blocks % 2 != 0)) continue;
+        const int64_t m_units = multicast ? m_blocks / 2 : m_blocks;
+        for (const int split : kSplitCandidates) {
+          if (split > 1 && (multicast || tma_store)) continue;
+          if (split > 1 && (k_blocks < 2 * split || m_units * n_blocks >= dev.sms)) continue;
+          // Split-K partial tiles are parked in the drained pipeline stages.
+          if (split > 1 &&
+              static_cast<int64_t>(stages) * tile.stage_ab_bytes < int64_t{4} * tile.block_m * tile.block_n) {
+            continue;
+          }
+          LaunchPlan plan;
+          plan.tile = &tile;
+          plan.multicast = multicast;
+          plan.split_k = split;
+          plan.tma_store = tma_store;
+          plan.stages = stages;
+          plan.smem_bytes = smem_bytes_for(tile, stages, tma_store);
+          plan.num_tiles = static_cast<int>(m_units * n_blocks);
+          const int cluster = plan.cluster_size();
+          const int slots = active_clusters(tile, cluster, plan.smem_bytes, p.device.index);
+          if (slots < 1) continue;
+          plan.grid = static_cast<int>(std::min<int64_t>(plan.num_tiles, slots)) * cluster;
+          plan.group_n = group_width(plan, n_blocks, m_units);
+          plan.predicted_us = predict_us(p, plan, dev);
+          plans.push_back(plan);
         }
-        LaunchPlan plan;
-        plan.tile = &tile;
-        plan.multicast = multicast;
-        plan.split_k = split;
-        plan.stages = stages;
-        plan.smem_bytes = smem_bytes_for(tile, stages);
-        plan.num_tiles = static_cast<int>(m_units * n_blocks);
-        const int cluster = plan.cluster_size();
-        const int slots = active_clusters(tile, cluster, plan.smem_bytes, p.device.index);
-        if (slots < 1) continue;
-        plan.grid = static_cast<int>(std::min<int64_t>(plan.num_tiles, slots)) * cluster;
-        plan.group_n = group_width(plan, n_blocks, m_units);
-        plan.predicted_us = predict_us(p, plan, dev);
-        plans.push_back(plan);
       }
     }
   }
@@ -197,6 +207,7 @@ std::string describe(const LaunchPlan& plan) {
   out << plan.tile->name;
   if (plan.multicast) out << " mc2";
   if (plan.split_k > 1) out << " split" << plan.split_k;
+  if (plan.tma_store) out << " tma";
   out << " st" << plan.stages << " grid" << plan.grid << " gn" << plan.group_n;
   return out.str();
 }
@@ -233,13 +244,18 @@ void run_fp8_gemm(const core::GemmProblem& p, const LaunchPlan& plan) {
   kp.split_k = static_cast<uint8_t>(plan.split_k);
   const int64_t esize = out_size(p);
   kp.pair_stores = (p.d.ld % 2 == 0 && reinterpret_cast<uintptr_t>(p.d.data) % (2 * esize) == 0) ? 1 : 0;
+  kp.tma_store = plan.tma_store ? 1 : 0;
 
   const CUtensorMap map_a = make_fp8_kmajor_tensor_map(p.a.data, p.m(), p.k(), p.a.ld, tile.block_m);
   const CUtensorMap map_b =
       make_fp8_kmajor_tensor_map(p.b.data, p.n(), p.k(), p.b.ld, plan.multicast ? tile.block_n / 2 : tile.block_n);
 
+  const CUtensorMap map_d = plan.tma_store ? make_16bit_store_tensor_map(p.d.data, p.d.dtype == DType::bf16, p.m(),
+                                                                          p.n(), p.d.ld * 2, tile.store_chunk_cols)
+                                           : CUtensorMap{};
   const DeviceScope scope(p.device.index);
-  tile.launch(map_a, map_b, kp, plan.grid, plan.cluster_size(), plan.smem_bytes, static_cast<cudaStream_t>(p.stream));
+  tile.launch(map_a, map_b, map_d, kp, plan.grid, plan.cluster_size(), plan.smem_bytes,
+              static_cast<cudaStream_t>(p.stream));
 }
 
 }  // namespace fp8kit::cuda::sm90

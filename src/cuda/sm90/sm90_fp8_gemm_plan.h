@@ -17,6 +17,7 @@ struct LaunchPlan {
   const TileConfig* tile = nullptr;
   bool multicast = false;  // clusters of 2 CTAs along M whose B tile is loaded once, multicast to both
   int split_k = 1;         // clusters of split_k CTAs along K, reduced through distributed shared memory
+  bool tma_store = false;  // bf16/f16 epilogue staged in shared memory and written by TMA
   int stages = 0;          // shared-memory pipeline depth
   size_t smem_bytes = 0;
   int num_tiles = 0;       // tiles of one cluster each (see sm90_fp8_gemm_params.h)

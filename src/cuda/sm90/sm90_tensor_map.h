@@ -14,4 +14,10 @@ namespace fp8kit::cuda::sm90 {
 CUtensorMap make_fp8_kmajor_tensor_map(const void* base, int64_t rows, int64_t cols, int64_t ld_bytes,
                                        int box_rows);
 
+/// Tensor map of a row-major 16-bit (bf16 or f16) matrix [rows, cols] with row stride `ld_bytes` (a
+/// multiple of 16; base 16-byte aligned), written in boxes of 64 rows x `box_cols` columns with the
+/// swizzle of one box row (box_cols * 2 = 128, 64 or 32 bytes). Stores past `rows` or `cols` are dropped.
+CUtensorMap make_16bit_store_tensor_map(void* base, bool bf16, int64_t rows, int64_t cols, int64_t ld_bytes,
+                                        int box_cols);
+
 }  // namespace fp8kit::cuda::sm90
