@@ -43,7 +43,7 @@ if [[ -n "${FP8KIT_SM90_PROFILE:-}" ]]; then
   for spec in "${profiles[@]}"; do
     read -r m n k plan <<<"$spec"
     i=$((i + 1))
-    timeout 60 ncu --clock-control none --kernel-name regex:fp8_gemm --launch-skip 3 --launch-count 1 \
+    timeout 40 ncu --clock-control none --kernel-name regex:fp8_gemm --launch-skip 3 --launch-count 1 \
       --section SpeedOfLight --section ComputeWorkloadAnalysis --section MemoryWorkloadAnalysis \
       --section WarpStateStats --section SchedulerStats --section Occupancy \
       ./build/benchmarks/fp8kit_bench_sm90_gemm --profile "$m" "$n" "$k" "$plan" >"$OUT/ncu$i.txt" 2>&1
