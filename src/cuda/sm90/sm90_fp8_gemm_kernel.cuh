@@ -48,7 +48,8 @@ struct TileShape {
   static constexpr int kABytes = kBlockM * kBlockK;
   static constexpr int kBBytes = kBlockN * kBlockK;
   static constexpr int kScaleStride = (kBlockM + 2 + 3) / 4 * 4;  // floats: BLOCK_M A scales, 2 B scales
-  // Double-buffered scratch accumulators where they fit in the registers (3 fragments + ~40).
+  // Double-buffered scratch accumulators where they fit in the registers (3 fragments + ~40) and where
+  // wanted: a lone consumer warpgroup cannot hide its promotion behind another's wgmma.
   static constexpr bool kDoubleBuffer = kPipelinedScratch && kWaves == 1 && kWgCols <= 128;
   // TMA-store epilogue: each warpgroup's 64-row slices are staged as column chunks of kChunkCols 16-bit
   // values (one swizzle span: 128, 64 or 32 bytes per row).

@@ -1,13 +1,15 @@
 // sm90_fp8_gemm_plan.cpp: enumerates launch plans, predicts their time with a small cost model of the
 // kernel on the current device, and launches a plan.
 //
-// Cost model (cycles of one SM, then microseconds): each CTA streams ceil(K/128 / split) K blocks per tile;
-// a K block costs the larger of its tensor-core time (BLOCK_M x BLOCK_N x 128 MACs at 4096 MAC/clk, plus
-// the promotion when one consumer warpgroup cannot overlap it with another's wgmma) and its L2->SM time
-// (A and B tile bytes, B halved by multicast, at a per-SM rate). Persistent clusters take tiles round-robin,
-// so the slowest cluster runs ceil(tiles / active clusters) tiles, each with an epilogue and, with split K,
-// a reduction. The result is bounded below by the whole GPU's L2 rate and by the DRAM time of reading A
-// and B and writing D once.
+// Cost model (cycles of one SM at the sustained clock, then microseconds), fitted to a sweep of every
+// plan on the 18 DeepSeek-V3 cases on an H200 (BENCHMARKS.md, v3): the chosen plans were within 1.5% of the
+// best measured ones in geometric mean. Each CTA streams ceil(K/128 / split) K blocks per tile; a K block
+// costs the larger of its tensor-core time (BLOCK_M x BLOCK_N x 128 MACs at the MAC rate measured for one
+// or two consumer warpgroups, promotion included) and its L2->SM load time (A and B tile bytes, B halved by
+// multicast). Persistent clusters take tiles round-robin: the slowest runs ceil(tiles / clusters) tiles,
+// each with a fixed overhead, an epilogue (TMA-staged, or direct stores) and, with split K, a cluster
+// reduction; plus the pipeline fill once. The time is bounded below by the DRAM time of reading A and B
+// and writing D once, and by the rate at which the CTAs that hold tiles can stream A and B from DRAM.
 #include "cuda/sm90/sm90_fp8_gemm_plan.h"
 
 #include <cuda_runtime.h>
@@ -27,16 +29,19 @@
 namespace fp8kit::cuda::sm90 {
 namespace {
 
-// Model constants (per SM unless stated), calibrated against measurements on H100/H200.
-constexpr double kMacPerClock = 4096.0;         // dense FP8 wgmma
-constexpr double kL2BytesPerClockPerSm = 48.0;  // TMA loads one SM sustains from L2
-constexpr double kL2BytesPerClockTotal = 5500.0;
-constexpr double kStoreBytesPerClock = 24.0;    // epilogue stores straight from registers
+// Model constants (per SM unless stated).
+constexpr double kMacPerClock2Wg = 2545.0;      // two consumer warpgroups (of 4096 peak)
+constexpr double kMacPerClock1Wg = 1612.0;      // one consumer warpgroup
+constexpr double kL2BytesPerClock = 43.75;      // TMA loads of A and B tiles
 constexpr double kStagingBytesPerClock = 64.0;  // epilogue writes to the TMA staging tile
-constexpr double kDsmemBytesPerClock = 32.0;    // split-K partial sums read across the cluster
-constexpr double kTileOverheadCycles = 300.0;   // tile switch, barrier waits
-constexpr double kSplitOverheadCycles = 1500.0; // two cluster barriers per tile
-constexpr double kPipelineFillCycles = 2500.0;  // first K block: DRAM latency
+constexpr double kStoreBytesPerClock = 5.9;     // epilogue stores straight from registers
+constexpr double kTileOverheadCycles = 856.0;
+constexpr double kSplitOverheadCycles = 2294.0;   // two cluster barriers per tile
+constexpr double kDsmemBytesPerClock = 3.6;       // split-K partial sums read across the cluster
+constexpr double kPipelineFillCycles = 7534.0;    // first K block of a CTA: launch, DRAM latency
+constexpr double kDramEfficiency = 0.71;          // of the interface rate 2 x memory clock x bus width
+constexpr double kStreamBytesPerClock = 32.3;     // A and B bytes one CTA streams from DRAM
+constexpr double kSustainedClockFraction = 0.885; // of the peak SM clock, under FP8 load
 constexpr double kLaunchMicroseconds = 2.0;
 constexpr int kMaxStages = 16;
 constexpr int kSplitCandidates[] = {1, 2, 3, 4, 6, 8};
@@ -61,9 +66,8 @@ const DeviceFacts& device_facts(int device) {
   FP8KIT_CUDA_CHECK(cudaDeviceGetAttribute(&clock_khz, cudaDevAttrClockRate, device));
   FP8KIT_CUDA_CHECK(cudaDeviceGetAttribute(&mem_khz, cudaDevAttrMemoryClockRate, device));
   FP8KIT_CUDA_CHECK(cudaDeviceGetAttribute(&bus_bits, cudaDevAttrGlobalMemoryBusWidth, device));
-  // Sustained rates: ~90% of the peak clock under FP8 load, ~90% of the DRAM interface rate.
-  f.clock_hz = 0.9 * clock_khz * 1e3;
-  f.dram_bytes_per_s = 0.9 * 2.0 * mem_khz * 1e3 * bus_bits / 8.0;
+  f.clock_hz = kSustainedClockFraction * clock_khz * 1e3;
+  f.dram_bytes_per_s = kDramEfficiency * 2.0 * mem_khz * 1e3 * bus_bits / 8.0;
   return cache.emplace(device, f).first->second;
 }
 
@@ -108,31 +112,25 @@ int out_size(const core::GemmProblem& p) { return p.d.dtype == DType::f32 ? 4 : 
 double predict_us(const core::GemmProblem& p, const LaunchPlan& plan, const DeviceFacts& dev) {
   const TileConfig& t = *plan.tile;
   const double bm = t.block_m, bn = t.block_n;
-  const int64_t k_blocks = ceil_div(p.k(), 128);
-  const double k_blocks_per_cta = static_cast<double>(ceil_div(k_blocks, plan.split_k));
-  const double clusters = plan.grid / plan.cluster_size();
+  const double m = static_cast<double>(p.m()), n = static_cast<double>(p.n()), k = static_cast<double>(p.k());
+  const double k_blocks_per_cta = static_cast<double>(ceil_div(ceil_div(p.k(), 128), plan.split_k));
+  const int cluster = plan.cluster_size();
+  const double clusters = plan.grid / cluster;
   const double tiles_per_cluster = std::ceil(plan.num_tiles / clusters);
 
-  const double mma = bm * bn * 128.0 / kMacPerClock;
-  const double promotion = (bn / t.math_warpgroups) * 0.75 + 40.0;  // per warpgroup and K block
-  const double compute = t.math_warpgroups == 1 ? mma + promotion : std::max(mma * 1.08, 2.0 * promotion);
-  const double load_bytes = 128.0 * (bm + (plan.multicast ? bn / 2 : bn));
-  const double per_k_block = std::max(compute, load_bytes / kL2BytesPerClockPerSm);
+  const double mma = bm * bn * 128.0 / (t.math_warpgroups == 2 ? kMacPerClock2Wg : kMacPerClock1Wg);
+  const double load = 128.0 * (bm + (plan.multicast ? bn / 2 : bn)) / kL2BytesPerClock;
   const double epilogue = plan.tma_store ? bm * bn * 2.0 / kStagingBytesPerClock
-                                        : bm * bn * out_size(p) / plan.split_k / kStoreBytesPerClock;
-  double per_tile = k_blocks_per_cta * per_k_block + kTileOverheadCycles + epilogue;
+                                         : bm * bn * out_size(p) / plan.split_k / kStoreBytesPerClock;
+  double per_tile = k_blocks_per_cta * std::max(mma, load) + kTileOverheadCycles + epilogue;
   if (plan.split_k > 1) {
     per_tile += kSplitOverheadCycles + bm * bn * 4.0 * (plan.split_k - 1) / plan.split_k / kDsmemBytesPerClock;
   }
-  const double sm_cycles = tiles_per_cluster * per_tile + kPipelineFillCycles;
-
-  const double ctas_total = static_cast<double>(plan.num_tiles) * plan.cluster_size();
-  const double l2_cycles = ctas_total * k_blocks_per_cta * load_bytes / kL2BytesPerClockTotal;
-  const double m = static_cast<double>(p.m()), n = static_cast<double>(p.n()), k = static_cast<double>(p.k());
-  const double dram_bytes = m * k + n * k + m * n * out_size(p);
-  const double seconds =
-      std::max({sm_cycles / dev.clock_hz, l2_cycles / dev.clock_hz, dram_bytes / dev.dram_bytes_per_s});
-  return seconds * 1e6 + kLaunchMicroseconds;
+  const double sm_seconds = (tiles_per_cluster * per_tile + kPipelineFillCycles) / dev.clock_hz;
+  const double dram_seconds = (m * k + n * k + m * n * out_size(p)) / dev.dram_bytes_per_s;
+  const double active_ctas = std::min<double>(plan.grid, static_cast<double>(plan.num_tiles) * cluster);
+  const double stream_seconds = (m * k + n * k) / (active_ctas * kStreamBytesPerClock * dev.clock_hz);
+  return std::max({sm_seconds, dram_seconds, stream_seconds}) * 1e6 + kLaunchMicroseconds;
 }
 
 /// Rasterisation width: the clusters running at once should cover a near-square region of D.

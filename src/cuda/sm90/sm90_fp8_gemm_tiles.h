@@ -41,7 +41,6 @@ TileConfig tile_config_64x112();
 TileConfig tile_config_64x192();
 TileConfig tile_config_64x256();
 TileConfig tile_config_128x128();
-TileConfig tile_config_128x128s();
 TileConfig tile_config_128x160();
 TileConfig tile_config_128x192();
 TileConfig tile_config_256x128();
