@@ -71,7 +71,6 @@ TileConfig make_tile_config(const char* name) {
   t.block_m = Shape::kBlockM;
   t.block_n = Shape::kBlockN;
   t.math_warpgroups = Shape::kMathWarpgroups;
-  t.threads = Shape::kThreads;
   t.stage_ab_bytes = Shape::kABytes + Shape::kBBytes;
   t.stage_bytes = t.stage_ab_bytes + Shape::kScaleStride * 4 + 2 * 8;
   t.d_staging_bytes = Shape::kDBytes;

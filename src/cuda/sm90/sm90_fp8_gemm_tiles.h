@@ -17,7 +17,6 @@ struct TileConfig {
   const char* name = "";  // "<BLOCK_M>x<BLOCK_N>"
   int block_m = 0, block_n = 0;
   int math_warpgroups = 0;
-  int threads = 0;
   int stage_bytes = 0;     // shared memory per pipeline stage (A, B, scales, two mbarriers)
   int stage_ab_bytes = 0;  // of which the A and B tiles (reused for split-K partials)
   int d_staging_bytes = 0;   // shared memory of the TMA-store epilogue (a bf16/f16 tile)
