@@ -1,0 +1,448 @@
+// bench_sm90_gemm: the Hopper FP8 block-scaled GEMM (cuda_sm90) against cuBLASLt's block-scaled FP8 GEMM
+// (VEC128_32F activations x BLK128x128_32F weights) on the 18 DeepSeek-V3 cases of issue #8, in one run on
+// one card. Kernel time: launches run back to back, each between two CUDA events, cycling through enough
+// copies of the operands (A, B, scales, D) that every launch reads its inputs from DRAM, not from the 50 MB
+// L2 (a memset between launches would instead leave L2 full of dirty lines whose write-back the timed
+// kernel pays for); the median is reported. Also measures the card's device-to-device copy bandwidth
+// (bytes read + written) and cuBLASLt's per-tensor FP8 rate at 8192^3, and with --sweep times every launch
+// plan of our kernel (for the planner's cost model). --profile M N K "plan" runs one plan a few times, for
+// Nsight Compute.
+//
+//   fp8kit_bench_sm90_gemm [--sweep] [--iters N] [--csv FILE] [--profile M N K PLAN]
+#include <cublasLt.h>
+#include <cuda_runtime.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <fstream>
+#include <functional>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "common/numerics.h"
+#include "cuda/common/cuda_check.h"
+#include "cuda/sm90/sm90_fp8_gemm.h"
+#include "cuda/sm90/sm90_fp8_gemm_plan.h"
+
+namespace {
+
+using namespace fp8kit;
+
+#define BENCH_CUBLAS_CHECK(call)                                                              \
+  do {                                                                                        \
+    const cublasStatus_t s_ = (call);                                                         \
+    FP8KIT_CHECK(s_ == CUBLAS_STATUS_SUCCESS, #call, " failed: cublasStatus_t ", static_cast<int>(s_)); \
+  } while (0)
+
+int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+int64_t round_up(int64_t a, int64_t b) { return ceil_div(a, b) * b; }
+
+/// Device memory freed on destruction.
+struct Buffer {
+  void* ptr = nullptr;
+  size_t bytes = 0;
+  explicit Buffer(size_t n) : bytes(n) { FP8KIT_CUDA_CHECK(cudaMalloc(&ptr, std::max<size_t>(n, 16))); }
+  ~Buffer() { cudaFree(ptr); }
+  Buffer(const Buffer&) = delete;
+  Buffer& operator=(const Buffer&) = delete;
+};
+
+/// Random e4m3 codes like quantized data (encode(normal * 16)), generated fast from a table.
+std::vector<uint8_t> random_codes(size_t count, uint64_t seed) {
+  std::mt19937 rng(static_cast<uint32_t>(seed));
+  std::normal_distribution<float> normal(0.0f, 16.0f);
+  std::vector<uint8_t> table(4096);
+  for (auto& c : table) c = numerics::encode_e4m3fn(normal(rng));
+  std::vector<uint8_t> out(count);
+  uint64_t x = seed * 0x9E3779B97F4A7C15ull | 1;
+  for (size_t i = 0; i < count; ++i) {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    out[i] = table[(x >> 20) & 4095];
+  }
+  return out;
+}
+
+std::vector<float> random_scales(size_t count, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> e(-7.0f, -2.0f);
+  std::vector<float> out(count);
+  for (auto& v : out) v = std::exp2(e(rng));
+  return out;
+}
+
+/// Times launches (median, microseconds): `launch(i)` runs repetition i; the caller cycles its operand sets.
+class Timer {
+ public:
+  explicit Timer(cudaStream_t stream) : stream_(stream) {}
+  double median_us(const std::function<void(int)>& launch, int iters, int warmup) {
+    for (int i = 0; i < warmup; ++i) launch(i);
+    std::vector<cudaEvent_t> events(static_cast<size_t>(2 * iters));
+    for (auto& e : events) FP8KIT_CUDA_CHECK(cudaEventCreate(&e));
+    for (int i = 0; i < iters; ++i) {
+      FP8KIT_CUDA_CHECK(cudaEventRecord(events[static_cast<size_t>(2 * i)], stream_));
+      launch(warmup + i);
+      FP8KIT_CUDA_CHECK(cudaEventRecord(events[static_cast<size_t>(2 * i + 1)], stream_));
+    }
+    FP8KIT_CUDA_CHECK(cudaStreamSynchronize(stream_));
+    std::vector<float> times;
+    for (int i = 0; i < iters; ++i) {
+      float ms = 0.0f;
+      FP8KIT_CUDA_CHECK(cudaEventElapsedTime(&ms, events[static_cast<size_t>(2 * i)], events[static_cast<size_t>(2 * i + 1)]));
+      times.push_back(ms * 1e3f);
+    }
+    for (auto& e : events) cudaEventDestroy(e);
+    std::sort(times.begin(), times.end());
+    return times[times.size() / 2];
+  }
+
+ private:
+  cudaStream_t stream_;
+};
+
+/// cuBLASLt FP8 GEMM D[M,N] = A[M,K] B[N,K]^T in bf16: column-major D^T = B_w^T(op T) x A_act(op N).
+class CublasLtGemm {
+ public:
+  CublasLtGemm(cublasLtHandle_t handle, int64_t m, int64_t n, int64_t k, const void* a, const void* b, void* d,
+               const float* a_scales_vec128, const float* b_scales_blk128, void* workspace, size_t workspace_bytes)
+      : handle_(handle), a_(a), b_(b), d_(d), workspace_(workspace), workspace_bytes_(workspace_bytes) {
+    BENCH_CUBLAS_CHECK(cublasLtMatmulDescCreate(&desc_, CUBLAS_COMPUTE_32F, CUDA_R_32F));
+    const cublasOperation_t t = CUBLAS_OP_T, nop = CUBLAS_OP_N;
+    BENCH_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(desc_, CUBLASLT_MATMUL_DESC_TRANSA, &t, sizeof(t)));
+    BENCH_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(desc_, CUBLASLT_MATMUL_DESC_TRANSB, &nop, sizeof(nop)));
+    if (b_scales_blk128 != nullptr) {
+      // cuBLAS A is the weight (BLK128x128), cuBLAS B the activation (VEC128).
+      const cublasLtMatmulMatrixScale_t blk = CUBLASLT_MATMUL_MATRIX_SCALE_BLK128x128_32F;
+      const cublasLtMatmulMatrixScale_t vec = CUBLASLT_MATMUL_MATRIX_SCALE_VEC128_32F;
+      BENCH_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(desc_, CUBLASLT_MATMUL_DESC_A_SCALE_MODE, &blk, sizeof(blk)));
+      BENCH_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(desc_, CUBLASLT_MATMUL_DESC_B_SCALE_MODE, &vec, sizeof(vec)));
+      BENCH_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(desc_, CUBLASLT_MATMUL_DESC_A_SCALE_POINTER, &b_scales_blk128,
+                                                        sizeof(b_scales_blk128)));
+      BENCH_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(desc_, CUBLASLT_MATMUL_DESC_B_SCALE_POINTER, &a_scales_vec128,
+                                                        sizeof(a_scales_vec128)));
+    }
+    BENCH_CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&la_, CUDA_R_8F_E4M3, static_cast<uint64_t>(k), static_cast<uint64_t>(n), k));
+    BENCH_CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&lb_, CUDA_R_8F_E4M3, static_cast<uint64_t>(k), static_cast<uint64_t>(m), k));
+    BENCH_CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&ld_, CUDA_R_16BF, static_cast<uint64_t>(n), static_cast<uint64_t>(m), n));
+    cublasLtMatmulPreference_t pref;
+    BENCH_CUBLAS_CHECK(cublasLtMatmulPreferenceCreate(&pref));
+    BENCH_CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES,
+                                                            &workspace_bytes_, sizeof(workspace_bytes_)));
+    int found = 0;
+    const cublasStatus_t s =
+        cublasLtMatmulAlgoGetHeuristic(handle_, desc_, la_, lb_, ld_, ld_, pref, 1, &heuristic_, &found);
+    cublasLtMatmulPreferenceDestroy(pref);
+    ok_ = s == CUBLAS_STATUS_SUCCESS && found > 0;
+  }
+  ~CublasLtGemm() {
+    cublasLtMatrixLayoutDestroy(la_);
+    cublasLtMatrixLayoutDestroy(lb_);
+    cublasLtMatrixLayoutDestroy(ld_);
+    cublasLtMatmulDescDestroy(desc_);
+  }
+  bool ok() const { return ok_; }
+  void run(cudaStream_t stream) const {
+    const float alpha = 1.0f, beta = 0.0f;
+    BENCH_CUBLAS_CHECK(cublasLtMatmul(handle_, desc_, &alpha, b_, la_, a_, lb_, &beta, d_, ld_, d_, ld_,
+                                      &heuristic_.algo, workspace_, workspace_bytes_, stream));
+  }
+
+ private:
+  cublasLtHandle_t handle_;
+  const void *a_, *b_;
+  void* d_;
+  void* workspace_;
+  size_t workspace_bytes_;
+  cublasLtMatmulDesc_t desc_{};
+  cublasLtMatrixLayout_t la_{}, lb_{}, ld_{};
+  cublasLtMatmulHeuristicResult_t heuristic_{};
+  bool ok_ = false;
+};
+
+double rel_diff_bf16(const std::vector<uint16_t>& x, const std::vector<uint16_t>& y) {
+  double e = 0.0, r = 0.0;
+  for (size_t i = 0; i < x.size(); ++i) {
+    const double a = numerics::bf16_bits_to_float(x[i]), b = numerics::bf16_bits_to_float(y[i]);
+    if (std::isnan(a) || std::isnan(b)) return NAN;
+    e += (a - b) * (a - b);
+    r += b * b;
+  }
+  return std::sqrt(e / std::max(r, 1e-300));
+}
+
+struct Row {
+  int64_t m = 0, n = 0, k = 0;
+  double cublas_us = NAN, ours_us = NAN, best_us = NAN, predicted_us = NAN, diff = NAN;
+  std::string plan, best_plan;
+};
+
+/// One copy of a case's operands on the device: A, B, As (M-major, ld = M rounded to 4), Bs (row-major) and
+/// Bs in cuBLASLt's BLK128x128 layout (K blocks padded to 4), D for us and D for cuBLASLt.
+struct OperandSet {
+  Buffer a, b, as, bs, bs_cublas, d, d_cublas;
+  core::GemmProblem problem;
+  OperandSet(int64_t m, int64_t n, int64_t k)
+      : a(static_cast<size_t>(m * k)), b(static_cast<size_t>(n * k)),
+        as(static_cast<size_t>(ceil_div(k, 128) * round_up(m, 4) * 4)),
+        bs(static_cast<size_t>(ceil_div(n, 128) * ceil_div(k, 128) * 4)),
+        bs_cublas(static_cast<size_t>(ceil_div(n, 128) * round_up(ceil_div(k, 128), 4) * 4)),
+        d(static_cast<size_t>(m * n * 2)), d_cublas(static_cast<size_t>(m * n * 2)) {
+    const int64_t kb = ceil_div(k, 128), nb = ceil_div(n, 128);
+    problem.a = {a.ptr, DType::e4m3fn, m, k, k};
+    problem.b = {b.ptr, DType::e4m3fn, n, k, k};
+    problem.d = {d.ptr, DType::bf16, m, n, n};
+    problem.a_scales = {as.ptr, DType::f32, m, kb, 1, round_up(m, 4)};
+    problem.b_scales = {bs.ptr, DType::f32, nb, kb, kb, 1};
+    problem.device = Device::cuda(0);
+  }
+  /// Random contents (the first set), or a copy of `first`.
+  void fill(uint64_t seed, const OperandSet* first) {
+    if (first != nullptr) {
+      for (auto [dst, src] : {std::pair{&a, &first->a}, {&b, &first->b}, {&as, &first->as}, {&bs, &first->bs},
+                              {&bs_cublas, &first->bs_cublas}}) {
+        FP8KIT_CUDA_CHECK(cudaMemcpy(dst->ptr, src->ptr, dst->bytes, cudaMemcpyDeviceToDevice));
+      }
+      return;
+    }
+    const int64_t m = problem.m(), n = problem.n(), k = problem.k();
+    const int64_t kb = ceil_div(k, 128), nb = ceil_div(n, 128), kb4 = round_up(kb, 4);
+    const auto ha = random_codes(static_cast<size_t>(m * k), seed);
+    const auto hb = random_codes(static_cast<size_t>(n * k), seed + 1);
+    const auto has = random_scales(as.bytes / 4, static_cast<uint32_t>(seed + 2));
+    const auto hbs = random_scales(static_cast<size_t>(nb * kb), static_cast<uint32_t>(seed + 3));
+    std::vector<float> hbs4(static_cast<size_t>(nb * kb4), 0.0f);
+    for (int64_t i = 0; i < nb; ++i) std::copy_n(&hbs[static_cast<size_t>(i * kb)], kb, &hbs4[static_cast<size_t>(i * kb4)]);
+    FP8KIT_CUDA_CHECK(cudaMemcpy(a.ptr, ha.data(), ha.size(), cudaMemcpyHostToDevice));
+    FP8KIT_CUDA_CHECK(cudaMemcpy(b.ptr, hb.data(), hb.size(), cudaMemcpyHostToDevice));
+    FP8KIT_CUDA_CHECK(cudaMemcpy(as.ptr, has.data(), has.size() * 4, cudaMemcpyHostToDevice));
+    FP8KIT_CUDA_CHECK(cudaMemcpy(bs.ptr, hbs.data(), hbs.size() * 4, cudaMemcpyHostToDevice));
+    FP8KIT_CUDA_CHECK(cudaMemcpy(bs_cublas.ptr, hbs4.data(), hbs4.size() * 4, cudaMemcpyHostToDevice));
+  }
+};
+
+/// Operand sets for one case: enough copies that the bytes a launch touches leave L2 before they come round
+/// again (at least 3 L2 sizes in all, at least 2 sets).
+std::vector<std::unique_ptr<OperandSet>> make_sets(int64_t m, int64_t n, int64_t k, size_t l2_bytes, uint64_t seed) {
+  const double set_bytes = static_cast<double>(m * k + n * k + m * n * 2);
+  const int count = std::clamp(static_cast<int>(std::ceil(3.0 * static_cast<double>(l2_bytes) / set_bytes)), 2, 32);
+  std::vector<std::unique_ptr<OperandSet>> sets;
+  for (int i = 0; i < count; ++i) {
+    sets.push_back(std::make_unique<OperandSet>(m, n, k));
+    sets.back()->fill(seed, i == 0 ? nullptr : sets.front().get());
+  }
+  return sets;
+}
+
+std::string fmt(const char* format, double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), format, v);
+  return buf;
+}
+
+/// --profile: runs the first plan of one case whose description starts with `wanted`, five times (for Nsight
+/// Compute's --launch-skip/--launch-count).
+int profile(int64_t m, int64_t n, int64_t k, const std::string& wanted, cudaStream_t stream) {
+  OperandSet set(m, n, k);
+  set.fill(7, nullptr);
+  set.problem.stream = stream;
+  for (const auto& plan : cuda::sm90::candidate_plans(set.problem)) {
+    if (cuda::sm90::describe(plan).rfind(wanted, 0) != 0) continue;
+    for (int i = 0; i < 5; ++i) cuda::sm90::run_fp8_gemm(set.problem, plan);
+    FP8KIT_CUDA_CHECK(cudaStreamSynchronize(stream));
+    std::printf("profiled %s on M=%lld N=%lld K=%lld\n", cuda::sm90::describe(plan).c_str(), static_cast<long long>(m),
+                static_cast<long long>(n), static_cast<long long>(k));
+    return 0;
+  }
+  std::fprintf(stderr, "no plan '%s' for M=%lld N=%lld K=%lld\n", wanted.c_str(), static_cast<long long>(m),
+               static_cast<long long>(n), static_cast<long long>(k));
+  return 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  bool sweep = false;
+  int iters = 30;
+  std::string csv_path, profile_plan;
+  int64_t profile_shape[3] = {0, 0, 0};
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--sweep") {
+      sweep = true;
+    } else if (arg == "--iters" && i + 1 < argc) {
+      iters = std::atoi(argv[++i]);
+    } else if (arg == "--csv" && i + 1 < argc) {
+      csv_path = argv[++i];
+    } else if (arg == "--profile" && i + 4 < argc) {
+      for (auto& v : profile_shape) v = std::atoll(argv[++i]);
+      profile_plan = argv[++i];
+    } else {
+      std::fprintf(stderr, "usage: %s [--sweep] [--iters N] [--csv FILE] [--profile M N K PLAN]\n", argv[0]);
+      return 2;
+    }
+  }
+  try {
+    cudaDeviceProp prop{};
+    FP8KIT_CUDA_CHECK(cudaGetDeviceProperties(&prop, 0));
+    if (prop.major != 9 || prop.minor != 0) {
+      std::printf("%s is not an sm_90 GPU: nothing to measure\n", prop.name);
+      return 0;
+    }
+    cudaStream_t stream;
+    FP8KIT_CUDA_CHECK(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
+    if (!profile_plan.empty()) return profile(profile_shape[0], profile_shape[1], profile_shape[2], profile_plan, stream);
+
+    int runtime = 0, driver = 0;
+    cudaRuntimeGetVersion(&runtime);
+    cudaDriverGetVersion(&driver);
+    const std::time_t now = std::time(nullptr);
+    char date[32];
+    std::strftime(date, sizeof(date), "%Y-%m-%d", std::gmtime(&now));
+    std::printf("card: %s, %d SMs, L2 %d MB, cc %d.%d, CUDA runtime %d, driver %d, cuBLASLt %zu, %s\n", prop.name,
+                prop.multiProcessorCount, prop.l2CacheSize >> 20, prop.major, prop.minor, runtime, driver,
+                cublasLtGetVersion(), date);
+    Timer timer(stream);
+    cublasLtHandle_t lt;
+    BENCH_CUBLAS_CHECK(cublasLtCreate(&lt));
+    const size_t workspace_bytes = size_t{64} << 20;
+    Buffer workspace(workspace_bytes);
+    const size_t l2 = static_cast<size_t>(prop.l2CacheSize);
+
+    // Ceilings: copy bandwidth and cuBLASLt per-tensor FP8 at 8192^3.
+    double copy_bytes_per_s = 0.0, fp8_dense_tflops = 0.0;
+    {
+      const size_t bytes = size_t{1} << 30;
+      Buffer src(bytes), dst(bytes);
+      FP8KIT_CUDA_CHECK(cudaMemset(src.ptr, 1, bytes));
+      const double us = timer.median_us(
+          [&](int) { FP8KIT_CUDA_CHECK(cudaMemcpyAsync(dst.ptr, src.ptr, bytes, cudaMemcpyDeviceToDevice, stream)); },
+          10, 2);
+      copy_bytes_per_s = 2.0 * static_cast<double>(bytes) / (us * 1e-6);
+      const int64_t s = 8192;
+      Buffer a(static_cast<size_t>(s * s)), b(static_cast<size_t>(s * s)), d(static_cast<size_t>(s * s * 2));
+      const auto codes = random_codes(static_cast<size_t>(s * s), 1);
+      FP8KIT_CUDA_CHECK(cudaMemcpy(a.ptr, codes.data(), codes.size(), cudaMemcpyHostToDevice));
+      FP8KIT_CUDA_CHECK(cudaMemcpy(b.ptr, codes.data(), codes.size(), cudaMemcpyHostToDevice));
+      CublasLtGemm dense(lt, s, s, s, a.ptr, b.ptr, d.ptr, nullptr, nullptr, workspace.ptr, workspace_bytes);
+      if (dense.ok()) {
+        const double dense_us = timer.median_us([&](int) { dense.run(stream); }, 10, 2);
+        fp8_dense_tflops = 2.0 * s * s * s / (dense_us * 1e-6) / 1e12;
+      }
+      std::printf("copy bandwidth %.0f GB/s (read + write); cuBLASLt per-tensor FP8 8192^3: %.0f TFLOP/s\n",
+                  copy_bytes_per_s / 1e9, fp8_dense_tflops);
+    }
+
+    std::ofstream csv;
+    if (!csv_path.empty()) {
+      csv.open(csv_path);
+      csv << "m,n,k,backend,plan,us,tflops,predicted_us\n";
+    }
+    const std::pair<int64_t, int64_t> nk[] = {{2112, 7168}, {24576, 1536}, {32768, 512},
+                                              {7168, 16384}, {4096, 7168}, {7168, 2048}};
+    std::vector<Row> rows;
+    uint64_t seed = 42;
+    for (const int64_t m : {64, 128, 4096}) {
+      for (const auto& [n, k] : nk) {
+        Row row;
+        row.m = m;
+        row.n = n;
+        row.k = k;
+        const auto sets = make_sets(m, n, k, l2, seed += 8);
+        const int count = static_cast<int>(sets.size());
+        for (auto& set : sets) set->problem.stream = stream;
+        const double flop = 2.0 * static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);
+        auto tflops = [&](double us) { return flop / (us * 1e-6) / 1e12; };
+
+        std::vector<std::unique_ptr<CublasLtGemm>> refs;
+        for (auto& set : sets) {
+          refs.push_back(std::make_unique<CublasLtGemm>(lt, m, n, k, set->a.ptr, set->b.ptr, set->d_cublas.ptr,
+                                                        static_cast<const float*>(set->as.ptr),
+                                                        static_cast<const float*>(set->bs_cublas.ptr), workspace.ptr,
+                                                        workspace_bytes));
+        }
+        if (refs.front()->ok()) {
+          row.cublas_us = timer.median_us([&](int i) { refs[static_cast<size_t>(i % count)]->run(stream); }, iters, count);
+          if (csv.is_open()) csv << m << ',' << n << ',' << k << ",cublaslt,," << row.cublas_us << ',' << tflops(row.cublas_us) << ",\n";
+        }
+        const core::GemmProblem& p0 = sets.front()->problem;
+        const Verdict v = cuda::sm90::supports_fp8_gemm(p0);
+        FP8KIT_CHECK(v.ok, v.reason);
+        const cuda::sm90::LaunchPlan chosen = cuda::sm90::choose_plan(p0);
+        row.plan = cuda::sm90::describe(chosen);
+        row.predicted_us = chosen.predicted_us;
+        row.ours_us = timer.median_us(
+            [&](int i) { cuda::sm90::run_fp8_gemm(sets[static_cast<size_t>(i % count)]->problem, chosen); }, iters, count);
+        if (refs.front()->ok()) {
+          std::vector<uint16_t> ours(static_cast<size_t>(m * n)), theirs(static_cast<size_t>(m * n));
+          FP8KIT_CUDA_CHECK(cudaMemcpy(ours.data(), p0.d.data, ours.size() * 2, cudaMemcpyDeviceToHost));
+          FP8KIT_CUDA_CHECK(cudaMemcpy(theirs.data(), sets.front()->d_cublas.ptr, theirs.size() * 2, cudaMemcpyDeviceToHost));
+          row.diff = rel_diff_bf16(ours, theirs);
+        }
+        row.best_us = row.ours_us;
+        row.best_plan = row.plan;
+        if (sweep) {
+          for (const auto& plan : cuda::sm90::candidate_plans(p0)) {
+            const double us = timer.median_us(
+                [&](int i) { cuda::sm90::run_fp8_gemm(sets[static_cast<size_t>(i % count)]->problem, plan); },
+                std::max(6, iters / 3), count);
+            if (csv.is_open()) {
+              csv << m << ',' << n << ',' << k << ",sm90," << cuda::sm90::describe(plan) << ',' << us << ','
+                  << tflops(us) << ',' << plan.predicted_us << '\n';
+            }
+            if (us < row.best_us) {
+              row.best_us = us;
+              row.best_plan = cuda::sm90::describe(plan);
+            }
+          }
+        }
+        std::printf("M=%-5lld N=%-6lld K=%-6lld sets %2d cuBLASLt %8.1f us  sm90 %8.1f us (%s, predicted %.1f)  x%.2f  diff %.1e%s\n",
+                    static_cast<long long>(m), static_cast<long long>(n), static_cast<long long>(k), count,
+                    row.cublas_us, row.ours_us, row.plan.c_str(), row.predicted_us, row.cublas_us / row.ours_us,
+                    row.diff, sweep ? (" best " + row.best_plan + fmt(" %.1f", row.best_us)).c_str() : "");
+        std::fflush(stdout);
+        rows.push_back(row);
+      }
+    }
+
+    // Summary table (the last lines of the output).
+    std::printf("\n| M | N | K | cuBLASLt us | sm90 us | sm90 TFLOP/s | x cuBLASLt | plan | best plan (sweep) | x floor |\n");
+    std::printf("|---|---|---|---|---|---|---|---|---|---|\n");
+    double log_sum = 0.0, log_best = 0.0;
+    int count = 0, below = 0;
+    for (const Row& r : rows) {
+      const double speedup = r.cublas_us / r.ours_us;
+      if (std::isfinite(speedup)) {
+        log_sum += std::log(speedup);
+        log_best += std::log(r.cublas_us / r.best_us);
+        ++count;
+        below += speedup < 1.0 ? 1 : 0;
+      }
+      const double floor_us = static_cast<double>(r.n) * static_cast<double>(r.k) / copy_bytes_per_s * 1e6;
+      const double flop = 2.0 * static_cast<double>(r.m) * static_cast<double>(r.n) * static_cast<double>(r.k);
+      std::printf("| %lld | %lld | %lld | %.1f | %.1f | %.0f | %.2f | %s | %s %.1f |", static_cast<long long>(r.m),
+                  static_cast<long long>(r.n), static_cast<long long>(r.k), r.cublas_us, r.ours_us,
+                  flop / r.ours_us / 1e6, speedup, r.plan.c_str(), r.best_plan.c_str(), r.best_us);
+      if (r.m == 64) {
+        std::printf(" %.2f (floor %.1f us)%s |\n", r.ours_us / floor_us, floor_us,
+                    r.ours_us <= std::max(1.3 * floor_us, floor_us + 5.0) ? "" : " over bar");
+      } else {
+        std::printf(" |\n");
+      }
+    }
+    std::printf("geomean x cuBLASLt over %d cases: %.3f (best plans: %.3f); cases below 1.0x: %d\n", count,
+                count > 0 ? std::exp(log_sum / count) : NAN, count > 0 ? std::exp(log_best / count) : NAN, below);
+    cublasLtDestroy(lt);
+    FP8KIT_CUDA_CHECK(cudaStreamDestroy(stream));
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "bench_sm90_gemm: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}

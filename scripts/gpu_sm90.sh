@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# One call on an H100/H200: builds the Hopper GEMM targets (sm_90a), runs their GPU tests, checks the SASS
+# (QGMMA present, no local-memory traffic), runs the benchmark against cuBLASLt and prints a short table
+# last. Logs go to $OUT (default /tmp/fp8kit_sm90). Where GoogleTest is not installed, pass the folder of
+# staged sources as FP8KIT_DEPS_DIR (scripts/stage_gpu_deps.sh on the main branch). FP8KIT_SM90_PROFILE,
+# a ';'-separated list of "M N K plan-prefix", profiles those plans with Nsight Compute first.
+#   bash scripts/gpu_sm90.sh [--no-sweep]
+set -uo pipefail
+cd "$(dirname "$0")/.."
+OUT=${OUT:-/tmp/fp8kit_sm90}
+mkdir -p "$OUT"
+export PATH=/usr/local/cuda/bin:$PATH
+SWEEP=--sweep
+[[ "${1:-}" == "--no-sweep" ]] && SWEEP=
+
+nvidia-smi --query-gpu=name,driver_version,clocks.max.sm,power.limit,temperature.gpu --format=csv,noheader
+deps=()
+[[ -n "${FP8KIT_DEPS_DIR:-}" ]] && deps=(-DFP8KIT_DEPS_DIR="$FP8KIT_DEPS_DIR")
+start=$SECONDS
+if ! CXX=/usr/bin/g++ CC=/usr/bin/gcc cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release \
+    -DFP8KIT_CUDA_ARCHS=90a-real -DFP8KIT_BUILD_PYTHON=OFF -DFP8KIT_BUILD_TOOLS=OFF "${deps[@]}" \
+    >"$OUT/configure.log" 2>&1; then
+  tail -30 "$OUT/configure.log"
+  exit 1
+fi
+if ! ninja -C build -j16 fp8kit_cuda_tests fp8kit_bench_sm90_gemm >"$OUT/build.log" 2>&1; then
+  grep -E "error|warning" -A3 "$OUT/build.log" | head -60
+  exit 1
+fi
+echo "build: $((SECONDS - start)) s"
+
+echo "== SASS (per tile object: QGMMA count, LDL/STL count)"
+for o in $(find build -name 'sm90_fp8_gemm_tile_*.cu.o' | sort); do
+  cuobjdump --dump-sass "$o" >"$OUT/sass.tmp"
+  echo "$(basename "$o" .cu.o): QGMMA $(grep -c QGMMA "$OUT/sass.tmp") LDL/STL $(grep -cE '\b(LDL|STL)\b' "$OUT/sass.tmp")"
+done
+rm -f "$OUT/sass.tmp"
+
+if [[ -n "${FP8KIT_SM90_PROFILE:-}" ]]; then
+  echo "== Nsight Compute"
+  IFS=';' read -ra profiles <<<"$FP8KIT_SM90_PROFILE"
+  i=0
+  for spec in "${profiles[@]}"; do
+    read -r m n k plan <<<"$spec"
+    i=$((i + 1))
+    timeout 40 ncu --clock-control none --kernel-name regex:fp8_gemm --launch-skip 3 --launch-count 1 \
+      --section SpeedOfLight --section ComputeWorkloadAnalysis --section MemoryWorkloadAnalysis \
+      --section WarpStateStats --section SchedulerStats --section Occupancy \
+      ./build/benchmarks/fp8kit_bench_sm90_gemm --profile "$m" "$n" "$k" "$plan" >"$OUT/ncu$i.txt" 2>&1
+    echo "-- $spec (rc=$?)"
+    grep -E "profiled|Duration|SM Frequency|Compute \(SM\) Throughput|Memory Throughput|L2 Cache Throughput|DRAM Throughput|Shared Memory|Issue Slots Busy|Executed Ipc Active|Warp Cycles Per Issued|No Eligible|Active Warps Per|Stall|Tensor|pipe" "$OUT/ncu$i.txt" | head -24
+  done
+fi
+
+echo "== tests"
+start=$SECONDS
+timeout 100 ./build/tests/fp8kit_cuda_tests --gtest_filter='Sm90Gemm.*' >"$OUT/test.log" 2>&1
+rc=$?
+echo "tests: rc=$rc in $((SECONDS - start)) s"
+grep -E "^\[sm90\]|Failure|FAILED|error|Expected|Which is|relative|NaN|padding|seed=" "$OUT/test.log" | head -80
+grep -E "^\[  (PASSED|FAILED|SKIPPED) " "$OUT/test.log"
+if [[ $rc -eq 124 ]]; then
+  echo "tests timed out (a hang?): skipping the benchmark"
+  exit 1
+fi
+
+echo "== benchmark"
+timeout 120 ./build/benchmarks/fp8kit_bench_sm90_gemm $SWEEP --csv "$OUT/sweep.csv" >"$OUT/bench.log" 2>&1
+echo "bench: rc=$?"
+tail -32 "$OUT/bench.log"

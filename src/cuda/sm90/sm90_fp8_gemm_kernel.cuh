@@ -1,0 +1,628 @@
+// sm90_fp8_gemm_kernel.cuh: the Hopper FP8 block-scaled GEMM kernel (sm_90a), one template for every tile
+// shape. Included only by the sm90_fp8_gemm_tile_*.cu files, each of which instantiates one shape.
+//
+//   D[M, N] = (A * As)(B * Bs)^T (+ bias),  A [M, K] e4m3, B [N, K] e4m3 (both K-major),
+//   As[m, kb] per row and 128-wide K block, Bs[nb, kb] per 128 x 128 block of B.
+//
+// Warp specialisation, persistent over tiles (see sm90_fp8_gemm_params.h for the tile order):
+//  - the last warpgroup produces: warp 0 (one thread) issues TMA loads of the A and B tiles of each
+//    128-wide K block into a ring of shared-memory stages; warp 1 copies that block's A scales (one per
+//    tile row, any stride) and its one or two B scales with 4-byte cp.async; both complete on the
+//    stage's `full` mbarrier. Out-of-bounds rows and K columns arrive as zeros (TMA fill).
+//  - the other warpgroups consume: each owns a 64-row x (BLOCK_N / WG_N)-column slice of the tile per
+//    wave, issues 4 wgmma m64nNk32 per K block into a scratch accumulator (the first overwrites it),
+//    waits for them, releases the stage (`empty` mbarrier) and promotes: final += As[m, kb] * Bs[nb, kb] *
+//    scratch in fp32 registers. FP8 products are never accumulated across K blocks inside the tensor core.
+//    Where registers allow (one wave, wgmma N <= 128) the scratch is double-buffered: K block kb + 1 is
+//    issued before kb is promoted, so the tensor core always has work queued.
+//  - epilogue: bias (fp32) and rounding to D's type; bf16/f16 tiles are staged in swizzled shared memory
+//    and written by TMA stores that complete while the next tile computes, other outputs are stored
+//    straight from registers. With split K the partial tiles are first summed across the cluster through
+//    distributed shared memory, in the order of the CTA ranks, so results are deterministic.
+#pragma once
+
+#include <cuda.h>
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+#include <cuda_runtime.h>
+
+#include <cstdint>
+
+#include "cuda/sm90/sm90_fp8_gemm_params.h"
+#include "cuda/sm90/sm90_ptx.cuh"
+#include "cuda/sm90/sm90_wgmma_fp8.cuh"
+
+namespace fp8kit::cuda::sm90 {
+
+/// A tile shape: BLOCK_M x BLOCK_N of D per CTA, computed by WG_M x WG_N consumer warpgroups, each
+/// covering 64 rows per wave and BLOCK_N / WG_N columns; BLOCK_M / (64 * WG_M) waves.
+template <int kBlockM_, int kBlockN_, int kWgM_, int kWgN_, bool kPipelinedScratch = true>
+struct TileShape {
+  static constexpr int kBlockM = kBlockM_, kBlockN = kBlockN_, kBlockK = 128;
+  static constexpr int kWgM = kWgM_, kWgN = kWgN_;
+  static constexpr int kMathWarpgroups = kWgM * kWgN;
+  static constexpr int kThreads = 128 * (kMathWarpgroups + 1);
+  static constexpr int kWaves = kBlockM / (64 * kWgM);
+  static constexpr int kWgCols = kBlockN / kWgN;  // wgmma N
+  static constexpr int kColGroups = kWgCols / 8;  // 8-column groups of the accumulator fragment
+  static constexpr int kABytes = kBlockM * kBlockK;
+  static constexpr int kBBytes = kBlockN * kBlockK;
+  static constexpr int kScaleStride = (kBlockM + 2 + 3) / 4 * 4;  // floats: BLOCK_M A scales, 2 B scales
+  // Double-buffered scratch accumulators where they fit in the registers (3 fragments + ~40) and where
+  // wanted: a lone consumer warpgroup cannot hide its promotion behind another's wgmma.
+  static constexpr bool kDoubleBuffer = kPipelinedScratch && kWaves == 1 && kWgCols <= 128;
+  // TMA-store epilogue: each warpgroup's 64-row slices are staged as column chunks of kChunkCols 16-bit
+  // values (one swizzle span: 128, 64 or 32 bytes per row).
+  static constexpr int kChunkCols = kWgCols % 64 == 0 ? 64 : kWgCols % 32 == 0 ? 32 : 16;
+  static constexpr int kChunkBytes = kChunkCols * 2;
+  static constexpr int kChunks = kWgCols / kChunkCols;
+  static constexpr int kDBytes = kBlockM * kBlockN * 2;
+  // Registers per thread after reallocation (setmaxnreg) when there are two consumer warpgroups: the
+  // producer keeps 40, the consumers take the rest of the 64K-register file.
+  static constexpr int kProducerRegisters = 40;
+  static constexpr int kConsumerRegisters = 232;
+
+  static_assert(kBlockM % (64 * kWgM) == 0, "BLOCK_M must be a multiple of 64 * WG_M");
+  static_assert(kBlockN % (16 * kWgN) == 0, "each warpgroup's columns must be a multiple of 16");
+  static_assert(kWgCols <= 256, "wgmma N is at most 256");
+  static_assert(kMathWarpgroups <= 2, "one producer and at most two consumer warpgroups");
+  static_assert(kWgCols % 16 == 0, "BLOCK_N / WG_N must be a multiple of 16 (swizzle atoms, epilogue chunks)");
+};
+
+namespace detail {
+
+__host__ __device__ constexpr int gcd_constexpr(int a, int b) { return b == 0 ? a : gcd_constexpr(b, a % b); }
+
+/// Pipeline position: stage index and the parity of its current phase.
+struct PipelineState {
+  int stage = 0;
+  uint32_t phase = 0;
+  __device__ void advance(int stages) {
+    if (++stage == stages) {
+      stage = 0;
+      phase ^= 1u;
+    }
+  }
+};
+
+/// The K-block range [begin, end) of this CTA for a tile (its split of K, or all of it).
+struct KRange {
+  int32_t begin, end;
+};
+__device__ __forceinline__ KRange k_range(const KernelParams& p, uint32_t cta_rank) {
+  if (p.split_k <= 1) return {0, p.num_k_blocks};
+  const int32_t begin = static_cast<int32_t>(cta_rank) * p.k_blocks_per_split;
+  const int32_t end = begin + p.k_blocks_per_split < p.num_k_blocks ? begin + p.k_blocks_per_split : p.num_k_blocks;
+  return {begin < end ? begin : end, end};
+}
+
+__device__ __forceinline__ float load_bias(const KernelParams& p, int32_t col) {
+  switch (p.bias_kind) {
+    case BiasKind::f32: return __ldg(static_cast<const float*>(p.bias) + col);
+    case BiasKind::bf16: return __bfloat162float(static_cast<const __nv_bfloat16*>(p.bias)[col]);
+    case BiasKind::f16: return __half2float(static_cast<const __half*>(p.bias)[col]);
+    case BiasKind::none: break;
+  }
+  return 0.0f;
+}
+
+/// acc += scale(row, col) * scratch over one warpgroup fragment, where column groups j < kSplit use the
+/// first B scale and the others the second. kSplit is a compile-time constant so that only four scale
+/// products are live (a run-time split lets the compiler materialise one product per column group).
+template <class Shape, int kSplit>
+__device__ __forceinline__ void promote_split(float (&acc)[Shape::kColGroups * 4], const float (&scratch)[Shape::kColGroups * 4],
+                                              float s00, float s10, float s01, float s11) {
+#pragma unroll
+  for (int j = 0; j < Shape::kColGroups; ++j) {
+    const float t0 = j < kSplit ? s00 : s01, t1 = j < kSplit ? s10 : s11;
+    acc[j * 4 + 0] = fmaf(t0, scratch[j * 4 + 0], acc[j * 4 + 0]);
+    acc[j * 4 + 1] = fmaf(t0, scratch[j * 4 + 1], acc[j * 4 + 1]);
+    acc[j * 4 + 2] = fmaf(t1, scratch[j * 4 + 2], acc[j * 4 + 2]);
+    acc[j * 4 + 3] = fmaf(t1, scratch[j * 4 + 3], acc[j * 4 + 3]);
+  }
+}
+
+/// Selects promote_split<j_split>. A tile starts at a multiple of BLOCK_N, so the split (clamped to
+/// [0, column groups]) is a multiple of gcd(BLOCK_N, 128) / 8: only those values get code.
+template <class Shape, int kSplit = 0>
+__device__ __forceinline__ void promote(float (&acc)[Shape::kColGroups * 4], const float (&scratch)[Shape::kColGroups * 4],
+                                        float sa0, float sa1, float sb0, float sb1, int32_t j_split) {
+  constexpr int kStep = gcd_constexpr(Shape::kBlockN, 128) / 8;
+  static_assert(Shape::kColGroups % kStep == 0, "the clamped split must lie on the step grid");
+  if constexpr (kSplit >= Shape::kColGroups) {
+    promote_split<Shape, kSplit>(acc, scratch, sa0 * sb0, sa1 * sb0, sa0 * sb1, sa1 * sb1);
+  } else {
+    if (j_split <= kSplit) {
+      promote_split<Shape, kSplit>(acc, scratch, sa0 * sb0, sa1 * sb0, sa0 * sb1, sa1 * sb1);
+    } else {
+      promote<Shape, kSplit + kStep>(acc, scratch, sa0, sa1, sb0, sb1, j_split);
+    }
+  }
+}
+
+/// Writes values of D at (row, col) and (row, col + 1); col + 1 only when in bounds.
+template <OutKind kOut>
+__device__ __forceinline__ void store_pair(const KernelParams& p, int32_t row, int32_t col, float v0, float v1) {
+  const bool both = col + 1 < p.n;
+  const int64_t offset = static_cast<int64_t>(row) * p.ldd + col;
+  if constexpr (kOut == OutKind::f32) {
+    float* d = static_cast<float*>(p.d) + offset;
+    if (both && p.pair_stores) {
+      *reinterpret_cast<float2*>(d) = make_float2(v0, v1);
+    } else {
+      d[0] = v0;
+      if (both) d[1] = v1;
+    }
+  } else if constexpr (kOut == OutKind::bf16) {
+    __nv_bfloat16* d = static_cast<__nv_bfloat16*>(p.d) + offset;
+    if (both && p.pair_stores) {
+      *reinterpret_cast<__nv_bfloat162*>(d) = __floats2bfloat162_rn(v0, v1);
+    } else {
+      d[0] = __float2bfloat16_rn(v0);
+      if (both) d[1] = __float2bfloat16_rn(v1);
+    }
+  } else {
+    __half* d = static_cast<__half*>(p.d) + offset;
+    if (both && p.pair_stores) {
+      *reinterpret_cast<__half2*>(d) = __floats2half2_rn(v0, v1);
+    } else {
+      d[0] = __float2half_rn(v0);
+      if (both) d[1] = __float2half_rn(v1);
+    }
+  }
+}
+
+/// Bias, rounding and stores of one consumer warpgroup's accumulators. With split K, only the column
+/// groups this CTA reduced (group % split == rank) are written.
+template <class Shape, OutKind kOut>
+__device__ void store_tile(const KernelParams& p, const float (&acc)[Shape::kWaves][Shape::kColGroups * 4],
+                           int32_t row_base, int32_t col_base, uint32_t split, uint32_t cta_rank) {
+  const int lane = threadIdx.x % 32;
+#pragma unroll
+  for (int j = 0; j < Shape::kColGroups; ++j) {
+    if (split > 1 && static_cast<uint32_t>(j) % split != cta_rank) continue;
+    const int32_t col = col_base + j * 8 + (lane % 4) * 2;
+    if (col >= p.n) continue;
+    float bias0 = 0.0f, bias1 = 0.0f;
+    if (p.bias_kind != BiasKind::none) {
+      bias0 = load_bias(p, col);
+      if (col + 1 < p.n) bias1 = load_bias(p, col + 1);
+    }
+#pragma unroll
+    for (int w = 0; w < Shape::kWaves; ++w) {
+#pragma unroll
+      for (int h = 0; h < 2; ++h) {
+        const int32_t row = row_base + w * 64 * Shape::kWgM + h * 8;
+        if (row < p.m) {
+          store_pair<kOut>(p, row, col, acc[w][j * 4 + h * 2] + bias0, acc[w][j * 4 + h * 2 + 1] + bias1);
+        }
+      }
+    }
+  }
+}
+
+
+template <OutKind kOut>
+__device__ __forceinline__ uint32_t pack_pair(float v0, float v1) {
+  if constexpr (kOut == OutKind::bf16) {
+    const __nv_bfloat162 h = __floats2bfloat162_rn(v0, v1);
+    return *reinterpret_cast<const uint32_t*>(&h);
+  } else {
+    const __half2 h = __floats2half2_rn(v0, v1);
+    return *reinterpret_cast<const uint32_t*>(&h);
+  }
+}
+
+/// Barrier of the 128 threads of consumer warpgroup `wg` (hardware barriers 1 and 2; 0 is __syncthreads).
+__device__ __forceinline__ void warpgroup_barrier(int wg) {
+  if (wg == 0) {
+    asm volatile("bar.sync 1, 128;" ::: "memory");
+  } else {
+    asm volatile("bar.sync 2, 128;" ::: "memory");
+  }
+}
+
+/// TMA-store epilogue of one consumer warpgroup (bf16/f16 D): waits until its previous tile's stores have
+/// read the staging area, writes bias + accumulators there, and lets one thread issue the TMA stores, which
+/// clip rows past M and columns past N and complete in the background.
+///
+/// Staging layout: per wave and column chunk, 64 rows x kChunkBytes, with the tensor map's swizzle (the
+/// 16-byte unit index XORed with address bits 7..9, masked to the swizzle width). This thread's rows r0 and
+/// r0 + 8 share those bits, so its XOR value is one per thread; a warp's 4-byte stores hit 32 banks.
+template <class Shape, OutKind kOut>
+__device__ void store_tile_tma(const KernelParams& p, const CUtensorMap* map_d,
+                               const float (&acc)[Shape::kWaves][Shape::kColGroups * 4], uint8_t* staging,
+                               int32_t row0, int32_t col0, int wg) {
+  constexpr int kSubtileBytes = 64 * Shape::kChunkBytes;
+  constexpr uint32_t kSwizzleMask = Shape::kChunkBytes / 16 - 1;
+  const int t = static_cast<int>(threadIdx.x) % 128;
+  const int lane = t % 32;
+  const int r0 = (t / 32) * 16 + lane / 4;
+  // Opaque: computed here, after the main loop, rather than hoisted into its registers.
+  const uint32_t thread_base =
+      ptx::opaque(ptx::smem_addr(staging) + static_cast<uint32_t>(r0 * Shape::kChunkBytes + (lane % 4) * 4));
+  const uint32_t xor_units = ptx::opaque((static_cast<uint32_t>(r0 * Shape::kChunkBytes) >> 7) & kSwizzleMask);
+  if (t == 0) ptx::bulk_wait_read();
+  warpgroup_barrier(wg);
+#pragma unroll
+  for (int j = 0; j < Shape::kColGroups; ++j) {
+    const int col = j * 8 + (lane % 4) * 2;
+    float bias0 = 0.0f, bias1 = 0.0f;
+    if (p.bias_kind != BiasKind::none) {
+      if (col0 + col < p.n) bias0 = load_bias(p, col0 + col);
+      if (col0 + col + 1 < p.n) bias1 = load_bias(p, col0 + col + 1);
+    }
+    const int chunk = (j * 8) / Shape::kChunkCols;
+    const uint32_t unit = static_cast<uint32_t>(((j * 8) % Shape::kChunkCols) * 2 / 16);
+#pragma unroll
+    for (int w = 0; w < Shape::kWaves; ++w) {
+#pragma unroll
+      for (int h = 0; h < 2; ++h) {
+        const uint32_t address = thread_base + static_cast<uint32_t>((w * Shape::kChunks + chunk) * kSubtileBytes +
+                                                                     h * 8 * Shape::kChunkBytes) +
+                                 ((unit ^ xor_units) << 4);
+        ptx::st_shared_b32(address, pack_pair<kOut>(acc[w][j * 4 + h * 2] + bias0, acc[w][j * 4 + h * 2 + 1] + bias1));
+      }
+    }
+  }
+  ptx::fence_async_shared();
+  warpgroup_barrier(wg);
+  if (t == 0) {
+#pragma unroll
+    for (int w = 0; w < Shape::kWaves; ++w) {
+#pragma unroll
+      for (int c = 0; c < Shape::kChunks; ++c) {
+        ptx::tma_store_2d(map_d, col0 + c * Shape::kChunkCols, row0 + w * 64 * Shape::kWgM,
+                          staging + (w * Shape::kChunks + c) * kSubtileBytes);
+      }
+    }
+    ptx::bulk_commit();
+  }
+}
+
+/// The main loop of one consumer warpgroup over the K blocks of a tile.
+template <class Shape>
+struct Consumer {
+  using Wgmma = WgmmaFp8<Shape::kWgCols>;
+  static constexpr int kAcc = Wgmma::kAccumulators;
+
+  const uint8_t* smem_a;
+  const uint8_t* smem_b;
+  const float* smem_scales;
+  uint64_t* full;
+  uint64_t* empty;
+  int stages, lane, wg_m, wg_n, row_in_slice;
+  bool multicast;
+  uint32_t peer;  // the other CTA of a multicast pair
+
+  /// The scales of one K block this thread needs: two A rows per wave, the tile's one or two B blocks.
+  struct Scales {
+    float sa[Shape::kWaves][2] = {};
+    float sb0 = 0.0f, sb1 = 0.0f;
+  };
+
+  __device__ __forceinline__ Scales load_scales(int stage) const {
+    const float* scales = smem_scales + stage * Shape::kScaleStride;
+    Scales s;
+#pragma unroll
+    for (int w = 0; w < Shape::kWaves; ++w) {
+      const int r = w * 64 * Shape::kWgM + wg_m * 64 + row_in_slice;
+      s.sa[w][0] = scales[r];
+      s.sa[w][1] = scales[r + 8];
+    }
+    s.sb0 = scales[Shape::kBlockM];
+    s.sb1 = scales[Shape::kBlockM + 1];
+    return s;
+  }
+
+  /// Issues the 4 wgmma of one K block and wave into `scratch` as one commit group.
+  __device__ __forceinline__ void issue(float (&scratch)[kAcc], int stage, int wave) const {
+    const uint64_t desc_a = ptx::wgmma_desc_sw128(smem_a + stage * Shape::kABytes +
+                                                  (wave * 64 * Shape::kWgM + wg_m * 64) * Shape::kBlockK);
+    const uint64_t desc_b =
+        ptx::wgmma_desc_sw128(smem_b + stage * Shape::kBBytes + wg_n * Shape::kWgCols * Shape::kBlockK);
+#pragma unroll
+    for (int i = 0; i < kAcc; ++i) ptx::fence_register(scratch[i]);
+    ptx::wgmma_fence();
+#pragma unroll
+    for (int k = 0; k < Shape::kBlockK / 32; ++k) {
+      // +32 bytes along K inside the swizzled 128-byte rows: +2 in the descriptor's address field.
+      Wgmma::mma(scratch, desc_a + 2 * k, desc_b + 2 * k, k > 0 ? 1u : 0u);
+    }
+    ptx::wgmma_commit();
+#pragma unroll
+    for (int i = 0; i < kAcc; ++i) ptx::fence_register(scratch[i]);
+  }
+
+  /// The stage's tiles and scales have all been read: hand it back to the producer(s).
+  __device__ __forceinline__ void release(int stage) const {
+    __syncwarp();
+    if (lane == 0) ptx::barrier_arrive(&empty[stage]);
+    if (multicast && lane == 1) ptx::barrier_arrive_cluster(&empty[stage], peer);
+  }
+
+  /// One scratch accumulator: issue, wait, release, promote, per K block and wave.
+  __device__ __forceinline__ void run_single(float (&acc)[Shape::kWaves][kAcc], float (&scratch)[kAcc],
+                                             PipelineState& pipe, KRange kr, int32_t j_split) const {
+    for (int32_t kb = kr.begin; kb < kr.end; ++kb) {
+      ptx::barrier_wait(&full[pipe.stage], pipe.phase);
+      const Scales s = load_scales(pipe.stage);
+#pragma unroll
+      for (int w = 0; w < Shape::kWaves; ++w) {
+        issue(scratch, pipe.stage, w);
+        ptx::wgmma_wait<0>();
+#pragma unroll
+        for (int i = 0; i < kAcc; ++i) ptx::fence_register(scratch[i]);
+        if (w == Shape::kWaves - 1) release(pipe.stage);
+        promote<Shape>(acc[w], scratch, s.sa[w][0], s.sa[w][1], s.sb0, s.sb1, j_split);
+      }
+      pipe.advance(stages);
+    }
+  }
+
+  /// Two scratch accumulators (one wave): K block kb + 1 is issued before kb is promoted. The loop body
+  /// issues unconditionally and the tail is peeled, so that no control-flow merge ever copies registers of
+  /// a wgmma in flight (which would make ptxas serialise every wgmma).
+  __device__ __forceinline__ void run_double(float (&acc)[1][kAcc], float (&scratch0)[kAcc], float (&scratch1)[kAcc],
+                                             PipelineState& pipe, KRange kr, int32_t j_split) const {
+    if (kr.begin >= kr.end) return;
+    ptx::barrier_wait(&full[pipe.stage], pipe.phase);
+    Scales s0 = load_scales(pipe.stage);
+    issue(scratch0, pipe.stage, 0);
+    int32_t kb = kr.begin;
+    // Here scratch0 holds K block kb, in flight, at pipeline position `pipe`.
+    for (; kb + 2 < kr.end; kb += 2) {
+      PipelineState next = pipe;
+      next.advance(stages);
+      const Scales s1 = issue_next(scratch1, next);
+      retire(acc, scratch0, s0, pipe, j_split);
+      pipe = next;
+      next.advance(stages);
+      s0 = issue_next(scratch0, next);
+      retire(acc, scratch1, s1, pipe, j_split);
+      pipe = next;
+    }
+    if (kb + 1 < kr.end) {
+      PipelineState next = pipe;
+      next.advance(stages);
+      const Scales s1 = issue_next(scratch1, next);
+      retire(acc, scratch0, s0, pipe, j_split);
+      pipe = next;
+      ptx::wgmma_wait<0>();
+      retire(acc, scratch1, s1, pipe, j_split);
+    } else {
+      ptx::wgmma_wait<0>();
+      retire(acc, scratch0, s0, pipe, j_split);
+    }
+    pipe.advance(stages);
+  }
+
+  /// Waits for the stage at `at`, reads its scales and issues its K block into `scratch` (a second group
+  /// in flight), then waits until only that group is pending.
+  __device__ __forceinline__ Scales issue_next(float (&scratch)[kAcc], const PipelineState& at) const {
+    ptx::barrier_wait(&full[at.stage], at.phase);
+    const Scales s = load_scales(at.stage);
+    issue(scratch, at.stage, 0);
+    ptx::wgmma_wait<1>();
+    return s;
+  }
+
+  /// The K block in `scratch` is complete: release its stage and promote it.
+  __device__ __forceinline__ void retire(float (&acc)[1][kAcc], float (&scratch)[kAcc], const Scales& s,
+                                         const PipelineState& at, int32_t j_split) const {
+#pragma unroll
+    for (int i = 0; i < kAcc; ++i) ptx::fence_register(scratch[i]);
+    release(at.stage);
+    promote<Shape>(acc[0], scratch, s.sa[0][0], s.sa[0][1], s.sb0, s.sb1, j_split);
+  }
+};
+
+}  // namespace detail
+
+template <class Shape>
+__global__ void __launch_bounds__(Shape::kThreads, 1)
+    fp8_gemm_kernel(const __grid_constant__ CUtensorMap tma_a, const __grid_constant__ CUtensorMap tma_b,
+                    const __grid_constant__ CUtensorMap tma_d, const __grid_constant__ KernelParams p) {
+  using Wgmma = WgmmaFp8<Shape::kWgCols>;
+  constexpr int kAcc = Wgmma::kAccumulators;
+  constexpr int kBlockM = Shape::kBlockM, kBlockN = Shape::kBlockN;
+
+  // Shared memory: [D staging (TMA-store epilogue only)][A stages][B stages][scale stages][full barriers]
+  // [empty barriers], 1024-byte aligned so that TMA's 128-byte swizzle matches the wgmma descriptors.
+  extern __shared__ uint8_t smem_raw[];
+  // (Offsetting smem_raw, rather than rounding an integer, keeps the pointers known to be shared memory.)
+  uint8_t* smem = smem_raw + ((1024u - (ptx::smem_addr(smem_raw) & 1023u)) & 1023u);
+  const int stages = p.stages;
+  uint8_t* smem_d = smem;
+  uint8_t* smem_a = smem + (p.tma_store ? Shape::kDBytes : 0);
+  uint8_t* smem_b = smem_a + stages * Shape::kABytes;
+  float* smem_scales = reinterpret_cast<float*>(smem_b + stages * Shape::kBBytes);
+  uint64_t* full = reinterpret_cast<uint64_t*>(smem_scales + stages * Shape::kScaleStride);
+  uint64_t* empty = full + stages;
+
+  const int warp = __shfl_sync(0xffffffffu, static_cast<int>(threadIdx.x) / 32, 0);
+  const int lane = static_cast<int>(threadIdx.x) % 32;
+  const uint32_t cluster_size = p.multicast ? 2u : p.split_k;
+  const uint32_t cta_rank = cluster_size > 1 ? ptx::cluster_cta_rank() : 0u;
+  const int32_t cluster_id = static_cast<int32_t>(blockIdx.x / cluster_size);
+  const int32_t num_clusters = static_cast<int32_t>(gridDim.x / cluster_size);
+  constexpr int kProducerWarp = Shape::kMathWarpgroups * 4;
+
+  if (threadIdx.x == 0) {
+    for (int s = 0; s < stages; ++s) {
+      ptx::barrier_init(&full[s], 1 + 32);  // TMA thread's arrive.expect_tx + 32 scale-copy arrivals
+      ptx::barrier_init(&empty[s], Shape::kMathWarpgroups * 4 * (p.multicast ? 2 : 1));
+    }
+    ptx::barrier_init_fence();
+  }
+  if (warp == kProducerWarp && lane == 0) {
+    ptx::tma_prefetch_descriptor(&tma_a);
+    ptx::tma_prefetch_descriptor(&tma_b);
+  }
+  if (cluster_size > 1) {
+    ptx::cluster_sync();
+  } else {
+    __syncthreads();
+  }
+
+  if (warp >= kProducerWarp) {
+    // ---------------------------------------------------------------- producer warpgroup
+    if constexpr (Shape::kMathWarpgroups == 2) ptx::warpgroup_registers_decrease<Shape::kProducerRegisters>();
+    const int role = warp - kProducerWarp;  // 0: TMA, 1: scales, 2-3: cluster barriers only
+    detail::PipelineState pipe;
+    for (int32_t tile = cluster_id; tile < p.num_tiles; tile += num_clusters) {
+      const TileCoord tc = tile_coord(p, tile);
+      const int32_t m_block = p.multicast ? tc.m_unit * 2 + static_cast<int32_t>(cta_rank) : tc.m_unit;
+      const detail::KRange kr = detail::k_range(p, cta_rank);
+      if (role == 0) {
+        if (lane == 0) {
+          for (int32_t kb = kr.begin; kb < kr.end; ++kb) {
+            ptx::barrier_wait(&empty[pipe.stage], pipe.phase ^ 1u);
+            uint64_t* bar = &full[pipe.stage];
+            ptx::barrier_arrive_expect_tx(bar, Shape::kABytes + Shape::kBBytes);
+            ptx::tma_load_2d(smem_a + pipe.stage * Shape::kABytes, &tma_a, kb * Shape::kBlockK, m_block * kBlockM, bar);
+            uint8_t* b_dst = smem_b + pipe.stage * Shape::kBBytes;
+            if (p.multicast) {
+              // Each CTA of the pair loads half of the B tile's rows into both CTAs.
+              const int32_t half = static_cast<int32_t>(cta_rank) * (kBlockN / 2);
+              ptx::tma_load_2d_multicast(b_dst + half * Shape::kBlockK, &tma_b, kb * Shape::kBlockK,
+                                         tc.n_block * kBlockN + half, bar, uint16_t{0x3});
+            } else {
+              ptx::tma_load_2d(b_dst, &tma_b, kb * Shape::kBlockK, tc.n_block * kBlockN, bar);
+            }
+            pipe.advance(stages);
+          }
+        }
+      } else if (role == 1) {
+        const int32_t b_scale_row = tc.n_block * kBlockN / 128;
+        for (int32_t kb = kr.begin; kb < kr.end; ++kb) {
+          ptx::barrier_wait(&empty[pipe.stage], pipe.phase ^ 1u);
+          float* scales = smem_scales + pipe.stage * Shape::kScaleStride;
+          // A scales of the tile's rows (rows past M stay stale: they only feed rows that are not stored).
+          for (int r = lane; r < kBlockM; r += 32) {
+            const int32_t row = m_block * kBlockM + r;
+            if (row < p.m) ptx::cp_async_4(scales + r, p.a_scales + row * p.as_row_stride + kb * p.as_col_stride);
+          }
+          // The tile's one or two B scales (a second block past N feeds only columns that are not stored).
+          if (lane < 2 && b_scale_row + lane < p.num_b_scale_rows) {
+            ptx::cp_async_4(scales + kBlockM + lane,
+                            p.b_scales + (b_scale_row + lane) * p.bs_row_stride + kb * p.bs_col_stride);
+          }
+          ptx::cp_async_arrive_noinc(&full[pipe.stage]);
+          pipe.advance(stages);
+        }
+      }
+      if (p.split_k > 1) {
+        // The consumers' two reduction barriers (partials written; partials read).
+        __syncwarp();
+        ptx::cluster_sync();
+        ptx::cluster_sync();
+      }
+    }
+    if (p.multicast) {
+      // No CTA may exit while its peer can still multicast into it or arrive on its barriers.
+      __syncwarp();
+      ptx::cluster_sync();
+    }
+  } else {
+    // ---------------------------------------------------------------- consumer warpgroups
+    if constexpr (Shape::kMathWarpgroups == 2) ptx::warpgroup_registers_increase<Shape::kConsumerRegisters>();
+    const int wg = warp / 4;
+    const int wg_m = wg / Shape::kWgN, wg_n = wg % Shape::kWgN;
+    const int row_in_slice = (warp % 4) * 16 + lane / 4;  // fragment rows: this and this + 8
+    const detail::Consumer<Shape> consumer{smem_a, smem_b, smem_scales, full, empty, stages, lane, wg_m, wg_n,
+                                           row_in_slice, p.multicast != 0, cta_rank ^ 1u};
+    float scratch0[kAcc], scratch1[Shape::kDoubleBuffer ? kAcc : 1];
+    float acc[Shape::kWaves][kAcc];
+#pragma unroll
+    for (int i = 0; i < kAcc; ++i) scratch0[i] = 0.0f;
+#pragma unroll
+    for (int i = 0; i < (Shape::kDoubleBuffer ? kAcc : 1); ++i) scratch1[i] = 0.0f;
+    detail::PipelineState pipe;
+
+    for (int32_t tile = cluster_id; tile < p.num_tiles; tile += num_clusters) {
+      const TileCoord tc = tile_coord(p, tile);
+      const int32_t m_block = p.multicast ? tc.m_unit * 2 + static_cast<int32_t>(cta_rank) : tc.m_unit;
+      const detail::KRange kr = detail::k_range(p, cta_rank);
+      // B-scale split: this warpgroup's 8-column groups j >= j_split lie in the next 128-row block of B.
+      const int32_t tile_col0 = tc.n_block * kBlockN;
+      const int32_t j_split = (128 - tile_col0 % 128 - wg_n * Shape::kWgCols) / 8;
+
+#pragma unroll
+      for (int w = 0; w < Shape::kWaves; ++w) {
+#pragma unroll
+        for (int i = 0; i < kAcc; ++i) acc[w][i] = 0.0f;
+      }
+      if constexpr (Shape::kDoubleBuffer) {
+        consumer.run_double(acc, scratch0, scratch1, pipe, kr, j_split);
+      } else {
+        consumer.run_single(acc, scratch0, pipe, kr, j_split);
+      }
+
+      const uint32_t split = p.split_k;
+      if (split > 1) {
+        // Deterministic split-K (never with the TMA-store epilogue): every CTA parks its partial tile in its
+        // own shared memory (the drained pipeline stages), then CTA r sums column groups j % split == r over ranks 0, 1, ... in order.
+        // Thread t's float4 of column group j of wave w lives at parked + ((wg, w, j) * 128 + t) * 16: a
+        // warp's 16-byte accesses cover 512 contiguous bytes (no bank conflicts).
+        constexpr uint32_t kGroupBytes = 128 * 16;
+        const uint32_t parked = ptx::opaque(ptx::smem_addr(smem_a)) +
+                                static_cast<uint32_t>((wg * Shape::kWaves * Shape::kColGroups) * kGroupBytes) +
+                                (threadIdx.x % 128) * 16;
+#pragma unroll
+        for (int w = 0; w < Shape::kWaves; ++w) {
+#pragma unroll
+          for (int j = 0; j < Shape::kColGroups; ++j) {
+            ptx::st_shared_v4(parked + (w * Shape::kColGroups + j) * kGroupBytes,
+                              make_float4(acc[w][j * 4], acc[w][j * 4 + 1], acc[w][j * 4 + 2], acc[w][j * 4 + 3]));
+          }
+        }
+        ptx::cluster_sync();
+        for (uint32_t q = 0; q < split; ++q) {
+          const uint32_t remote = ptx::map_to_cta(parked, q);
+#pragma unroll
+          for (int w = 0; w < Shape::kWaves; ++w) {
+#pragma unroll
+            for (int j = 0; j < Shape::kColGroups; ++j) {
+              if (static_cast<uint32_t>(j) % split != cta_rank) continue;
+              const float4 v = ptx::ld_cluster_v4(remote + (w * Shape::kColGroups + j) * kGroupBytes);
+              // Rank 0 starts the sum: the order is 0, 1, ..., split - 1 for every element.
+              acc[w][j * 4] = q == 0 ? v.x : acc[w][j * 4] + v.x;
+              acc[w][j * 4 + 1] = q == 0 ? v.y : acc[w][j * 4 + 1] + v.y;
+              acc[w][j * 4 + 2] = q == 0 ? v.z : acc[w][j * 4 + 2] + v.z;
+              acc[w][j * 4 + 3] = q == 0 ? v.w : acc[w][j * 4 + 3] + v.w;
+            }
+          }
+        }
+        // Generic-proxy accesses to the stages must be ordered before the next tile's TMA writes.
+        ::cuda::ptx::fence_proxy_async();
+        ptx::cluster_sync();
+      }
+
+      const int32_t row_base = ptx::opaque(m_block * kBlockM + wg_m * 64 + row_in_slice);
+      const int32_t col_base = ptx::opaque(tile_col0 + wg_n * Shape::kWgCols);
+      if (m_block < p.num_m_blocks) {
+        if (p.tma_store) {
+          uint8_t* staging = smem_d + wg * (Shape::kDBytes / Shape::kMathWarpgroups);
+          const int32_t row0 = m_block * kBlockM + wg_m * 64;
+          if (p.out == OutKind::bf16) {
+            detail::store_tile_tma<Shape, OutKind::bf16>(p, &tma_d, acc, staging, row0, col_base, wg);
+          } else {
+            detail::store_tile_tma<Shape, OutKind::f16>(p, &tma_d, acc, staging, row0, col_base, wg);
+          }
+        } else {
+          switch (p.out) {
+            case OutKind::bf16: detail::store_tile<Shape, OutKind::bf16>(p, acc, row_base, col_base, split, cta_rank); break;
+            case OutKind::f16: detail::store_tile<Shape, OutKind::f16>(p, acc, row_base, col_base, split, cta_rank); break;
+            case OutKind::f32: detail::store_tile<Shape, OutKind::f32>(p, acc, row_base, col_base, split, cta_rank); break;
+          }
+        }
+      }
+    }
+    // Bulk stores must finish reading shared memory before the CTA exits.
+    if (p.tma_store && threadIdx.x % 128 == 0) ptx::bulk_wait();
+    if (p.multicast) ptx::cluster_sync();
+  }
+}
+
+}  // namespace fp8kit::cuda::sm90

@@ -1,0 +1,69 @@
+// sm90_fp8_gemm_params.h: the launch parameters of the Hopper FP8 GEMM kernel and its tile order, shared by
+// the host planner (.cpp) and the kernel (.cu). Plain data; no CUDA types.
+#pragma once
+
+#include <cstdint>
+
+#if defined(__CUDACC__)
+#define FP8KIT_SM90_HD __host__ __device__
+#else
+#define FP8KIT_SM90_HD
+#endif
+
+namespace fp8kit::cuda::sm90 {
+
+/// Element type of D.
+enum class OutKind : uint8_t { bf16, f16, f32 };
+/// Element type of the bias, or none.
+enum class BiasKind : uint8_t { none, f32, bf16, f16 };
+
+/// Everything the kernel needs besides the A and B tensor maps. Strides are in elements.
+/// A tile is the work of one cluster: one BLOCK_M x BLOCK_N block of D, or with `multicast` a pair of
+/// vertically adjacent blocks (m-blocks 2u and 2u + 1) that share the B tile, or with `split_k` > 1 one
+/// block whose K range is split across the CTAs of the cluster and reduced through distributed shared
+/// memory in a fixed order.
+struct KernelParams {
+  const float* a_scales = nullptr;  // As[m, kb] at m * as_row_stride + kb * as_col_stride
+  const float* b_scales = nullptr;  // Bs[nb, kb] at nb * bs_row_stride + kb * bs_col_stride
+  int64_t as_row_stride = 0, as_col_stride = 0;
+  int64_t bs_row_stride = 0, bs_col_stride = 0;
+  void* d = nullptr;  // D[M, N], row stride ldd
+  int64_t ldd = 0;
+  const void* bias = nullptr;  // [N] or nullptr
+  int32_t m = 0, n = 0, k = 0;
+  int32_t num_k_blocks = 0;  // ceil(K / 128)
+  int32_t num_m_blocks = 0, num_n_blocks = 0;
+  int32_t num_b_scale_rows = 0;  // ceil(N / 128)
+  int32_t num_tiles = 0;         // tiles (see above) the persistent clusters share out
+  int32_t group_n = 1;           // rasterisation: tiles walk group_n n-blocks, then the next m-block
+  int32_t k_blocks_per_split = 0;
+  int32_t stages = 0;            // shared-memory pipeline depth
+  OutKind out = OutKind::bf16;
+  BiasKind bias_kind = BiasKind::none;
+  uint8_t multicast = 0;    // 1: clusters of 2 CTAs along M, the B tile multicast to both
+  uint8_t split_k = 1;      // CTAs per cluster along K (1: no split)
+  uint8_t pair_stores = 0;  // 1: D is aligned for 2-element vector stores
+  uint8_t tma_store = 0;    // 1: the epilogue stages D in shared memory and writes it with TMA (bf16/f16)
+};
+
+/// Coordinates of tile `tile`: the m-unit (an m-block, or a pair of them with multicast) and the n-block.
+/// Tiles walk `group_n` n-blocks for one m-unit, then the next m-unit, so that the clusters running at
+/// the same time share A rows and B columns in L2.
+struct TileCoord {
+  int32_t m_unit, n_block;
+};
+
+FP8KIT_SM90_HD inline int32_t num_m_units(const KernelParams& p) {
+  return p.multicast ? (p.num_m_blocks + 1) / 2 : p.num_m_blocks;
+}
+
+FP8KIT_SM90_HD inline TileCoord tile_coord(const KernelParams& p, int32_t tile) {
+  const int32_t units = num_m_units(p);
+  const int32_t group = tile / (p.group_n * units);
+  const int32_t first_n = group * p.group_n;
+  const int32_t width = p.num_n_blocks - first_n < p.group_n ? p.num_n_blocks - first_n : p.group_n;
+  const int32_t local = tile - group * p.group_n * units;
+  return {local / width, first_n + local % width};
+}
+
+}  // namespace fp8kit::cuda::sm90

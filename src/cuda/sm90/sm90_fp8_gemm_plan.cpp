@@ -1,0 +1,259 @@
+// sm90_fp8_gemm_plan.cpp: enumerates launch plans, predicts their time with a small cost model of the
+// kernel on the current device, and launches a plan.
+//
+// Cost model (cycles of one SM at the sustained clock, then microseconds), fitted to a sweep of every
+// plan on the 18 DeepSeek-V3 cases on an H200 (BENCHMARKS.md, v3): the chosen plans were within 1.5% of the
+// best measured ones in geometric mean. Each CTA streams ceil(K/128 / split) K blocks per tile; a K block
+// costs the larger of its tensor-core time (BLOCK_M x BLOCK_N x 128 MACs at the MAC rate measured for one
+// or two consumer warpgroups, promotion included) and its L2->SM load time (A and B tile bytes, B halved by
+// multicast). Persistent clusters take tiles round-robin: the slowest runs ceil(tiles / clusters) tiles,
+// each with a fixed overhead, an epilogue (TMA-staged, or direct stores) and, with split K, a cluster
+// reduction; plus the pipeline fill once. The time is bounded below by the DRAM time of reading A and B
+// and writing D once, and by the rate at which the CTAs that hold tiles can stream A and B from DRAM.
+#include "cuda/sm90/sm90_fp8_gemm_plan.h"
+
+#include <cuda_runtime.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <map>
+#include <mutex>
+#include <sstream>
+#include <tuple>
+
+#include "cuda/common/cuda_check.h"
+#include "cuda/sm90/sm90_tensor_map.h"
+#include "fp8kit/error.h"
+
+namespace fp8kit::cuda::sm90 {
+namespace {
+
+// Model constants (per SM unless stated).
+constexpr double kMacPerClock2Wg = 2545.0;      // two consumer warpgroups (of 4096 peak)
+constexpr double kMacPerClock1Wg = 1612.0;      // one consumer warpgroup
+constexpr double kL2BytesPerClock = 43.75;      // TMA loads of A and B tiles
+constexpr double kStagingBytesPerClock = 64.0;  // epilogue writes to the TMA staging tile
+constexpr double kStoreBytesPerClock = 5.9;     // epilogue stores straight from registers
+constexpr double kTileOverheadCycles = 856.0;
+constexpr double kSplitOverheadCycles = 2294.0;   // two cluster barriers per tile
+constexpr double kDsmemBytesPerClock = 3.6;       // split-K partial sums read across the cluster
+constexpr double kPipelineFillCycles = 7534.0;    // first K block of a CTA: launch, DRAM latency
+constexpr double kDramEfficiency = 0.71;          // of the interface rate 2 x memory clock x bus width
+constexpr double kStreamBytesPerClock = 32.3;     // A and B bytes one CTA streams from DRAM
+constexpr double kSustainedClockFraction = 0.885; // of the peak SM clock, under FP8 load
+constexpr double kLaunchMicroseconds = 2.0;
+constexpr int kMaxStages = 16;
+constexpr int kSplitCandidates[] = {1, 2, 3, 4, 6, 8};
+
+struct DeviceFacts {
+  int sms = 0;
+  int max_smem = 0;
+  double clock_hz = 0.0;
+  double dram_bytes_per_s = 0.0;
+};
+
+const DeviceFacts& device_facts(int device) {
+  static std::mutex mutex;
+  static std::map<int, DeviceFacts> cache;
+  std::lock_guard<std::mutex> lock(mutex);
+  auto it = cache.find(device);
+  if (it != cache.end()) return it->second;
+  DeviceFacts f;
+  int clock_khz = 0, mem_khz = 0, bus_bits = 0;
+  FP8KIT_CUDA_CHECK(cudaDeviceGetAttribute(&f.sms, cudaDevAttrMultiProcessorCount, device));
+  FP8KIT_CUDA_CHECK(cudaDeviceGetAttribute(&f.max_smem, cudaDevAttrMaxSharedMemoryPerBlockOptin, device));
+  FP8KIT_CUDA_CHECK(cudaDeviceGetAttribute(&clock_khz, cudaDevAttrClockRate, device));
+  FP8KIT_CUDA_CHECK(cudaDeviceGetAttribute(&mem_khz, cudaDevAttrMemoryClockRate, device));
+  FP8KIT_CUDA_CHECK(cudaDeviceGetAttribute(&bus_bits, cudaDevAttrGlobalMemoryBusWidth, device));
+  f.clock_hz = kSustainedClockFraction * clock_khz * 1e3;
+  f.dram_bytes_per_s = kDramEfficiency * 2.0 * mem_khz * 1e3 * bus_bits / 8.0;
+  return cache.emplace(device, f).first->second;
+}
+
+/// Clusters of `cluster` CTAs of `tile` with `smem` bytes that fit on `device` at once (cached).
+int active_clusters(const TileConfig& tile, int cluster, size_t smem, int device) {
+  static std::mutex mutex;
+  static std::map<std::tuple<const TileConfig*, int, size_t, int>, int> cache;
+  const auto key = std::make_tuple(&tile, cluster, smem, device);
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    auto it = cache.find(key);
+    if (it != cache.end()) return it->second;
+  }
+  const int n = tile.max_active_clusters(cluster, smem);
+  std::lock_guard<std::mutex> lock(mutex);
+  cache[key] = n;
+  return n;
+}
+
+int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+/// Makes `device` current for its lifetime and restores the previous device.
+class DeviceScope {
+ public:
+  explicit DeviceScope(int device) {
+    FP8KIT_CUDA_CHECK(cudaGetDevice(&previous_));
+    if (previous_ != device) FP8KIT_CUDA_CHECK(cudaSetDevice(device));
+    device_ = device;
+  }
+  ~DeviceScope() {
+    if (previous_ != device_) cudaSetDevice(previous_);
+  }
+  DeviceScope(const DeviceScope&) = delete;
+  DeviceScope& operator=(const DeviceScope&) = delete;
+
+ private:
+  int previous_ = 0, device_ = 0;
+};
+
+int out_size(const core::GemmProblem& p) { return p.d.dtype == DType::f32 ? 4 : 2; }
+
+double predict_us(const core::GemmProblem& p, const LaunchPlan& plan, const DeviceFacts& dev) {
+  const TileConfig& t = *plan.tile;
+  const double bm = t.block_m, bn = t.block_n;
+  const double m = static_cast<double>(p.m()), n = static_cast<double>(p.n()), k = static_cast<double>(p.k());
+  const double k_blocks_per_cta = static_cast<double>(ceil_div(ceil_div(p.k(), 128), plan.split_k));
+  const int cluster = plan.cluster_size();
+  const double clusters = plan.grid / cluster;
+  const double tiles_per_cluster = std::ceil(plan.num_tiles / clusters);
+
+  const double mma = bm * bn * 128.0 / (t.math_warpgroups == 2 ? kMacPerClock2Wg : kMacPerClock1Wg);
+  const double load = 128.0 * (bm + (plan.multicast ? bn / 2 : bn)) / kL2BytesPerClock;
+  const double epilogue = plan.tma_store ? bm * bn * 2.0 / kStagingBytesPerClock
+                                         : bm * bn * out_size(p) / plan.split_k / kStoreBytesPerClock;
+  double per_tile = k_blocks_per_cta * std::max(mma, load) + kTileOverheadCycles + epilogue;
+  if (plan.split_k > 1) {
+    per_tile += kSplitOverheadCycles + bm * bn * 4.0 * (plan.split_k - 1) / plan.split_k / kDsmemBytesPerClock;
+  }
+  const double sm_seconds = (tiles_per_cluster * per_tile + kPipelineFillCycles) / dev.clock_hz;
+  const double dram_seconds = (m * k + n * k + m * n * out_size(p)) / dev.dram_bytes_per_s;
+  const double active_ctas = std::min<double>(plan.grid, static_cast<double>(plan.num_tiles) * cluster);
+  const double stream_seconds = (m * k + n * k) / (active_ctas * kStreamBytesPerClock * dev.clock_hz);
+  return std::max({sm_seconds, dram_seconds, stream_seconds}) * 1e6 + kLaunchMicroseconds;
+}
+
+/// Rasterisation width: the clusters running at once should cover a near-square region of D.
+int group_width(const LaunchPlan& plan, int64_t n_blocks, int64_t m_units) {
+  if (m_units <= 1) return static_cast<int>(n_blocks);
+  const double clusters = plan.grid / plan.cluster_size();
+  const double unit_rows = plan.tile->block_m * (plan.multicast ? 2.0 : 1.0);
+  const double width = std::sqrt(clusters * unit_rows / plan.tile->block_n);
+  return static_cast<int>(std::clamp<int64_t>(std::llround(width), 1, n_blocks));
+}
+
+}  // namespace
+
+std::vector<LaunchPlan> candidate_plans(const core::GemmProblem& p) {
+  const DeviceScope scope(p.device.index);
+  const DeviceFacts& dev = device_facts(p.device.index);
+
+  std::vector<LaunchPlan> plans;
+  const int64_t k_blocks = ceil_div(p.k(), 128);
+  const bool tma_store_allowed = (p.d.dtype == DType::bf16 || p.d.dtype == DType::f16) && (p.d.ld * 2) % 16 == 0 &&
+                                 reinterpret_cast<uintptr_t>(p.d.data) % 16 == 0;
+  for (const TileConfig& tile : tile_configs()) {
+    const int64_t m_blocks = ceil_div(p.m(), tile.block_m), n_blocks = ceil_div(p.n(), tile.block_n);
+    for (const bool tma_store : {false, true}) {
+      if (tma_store && !tma_store_allowed) continue;
+      const int stages = std::min<int>(
+          kMaxStages, (dev.max_smem - 1024 - (tma_store ? tile.d_staging_bytes : 0)) / tile.stage_bytes);
+      if (stages < 2) continue;
+      for (const bool multicast : {false, true}) {
+        // Pairs of m-blocks only where every pair is complete.
+        if (multicast && (m_blocks < 2 || m_blocks % 2 != 0)) continue;
+        const int64_t m_units = multicast ? m_blocks / 2 : m_blocks;
+        for (const int split : kSplitCandidates) {
+          if (split > 1 && (multicast || tma_store)) continue;
+          if (split > 1 && (k_blocks < 2 * split || m_units * n_blocks >= dev.sms)) continue;
+          // Split-K partial tiles are parked in the drained pipeline stages.
+          if (split > 1 &&
+              static_cast<int64_t>(stages) * tile.stage_ab_bytes < int64_t{4} * tile.block_m * tile.block_n) {
+            continue;
+          }
+          LaunchPlan plan;
+          plan.tile = &tile;
+          plan.multicast = multicast;
+          plan.split_k = split;
+          plan.tma_store = tma_store;
+          plan.stages = stages;
+          plan.smem_bytes = smem_bytes_for(tile, stages, tma_store);
+          plan.num_tiles = static_cast<int>(m_units * n_blocks);
+          const int cluster = plan.cluster_size();
+          const int slots = active_clusters(tile, cluster, plan.smem_bytes, p.device.index);
+          if (slots < 1) continue;
+          plan.grid = static_cast<int>(std::min<int64_t>(plan.num_tiles, slots)) * cluster;
+          plan.group_n = group_width(plan, n_blocks, m_units);
+          plan.predicted_us = predict_us(p, plan, dev);
+          plans.push_back(plan);
+        }
+      }
+    }
+  }
+  return plans;
+}
+
+LaunchPlan choose_plan(const core::GemmProblem& p) {
+  const std::vector<LaunchPlan> plans = candidate_plans(p);
+  FP8KIT_CHECK(!plans.empty(), "sm90 GEMM: no launch plan fits M=", p.m(), " N=", p.n(), " K=", p.k());
+  return *std::min_element(plans.begin(), plans.end(),
+                           [](const LaunchPlan& a, const LaunchPlan& b) { return a.predicted_us < b.predicted_us; });
+}
+
+std::string describe(const LaunchPlan& plan) {
+  std::ostringstream out;
+  out << plan.tile->name;
+  if (plan.multicast) out << " mc2";
+  if (plan.split_k > 1) out << " split" << plan.split_k;
+  if (plan.tma_store) out << " tma";
+  out << " st" << plan.stages << " grid" << plan.grid << " gn" << plan.group_n;
+  return out.str();
+}
+
+void run_fp8_gemm(const core::GemmProblem& p, const LaunchPlan& plan) {
+  const TileConfig& tile = *plan.tile;
+  KernelParams kp;
+  kp.a_scales = static_cast<const float*>(p.a_scales.data);
+  kp.as_row_stride = p.a_scales.row_stride;
+  kp.as_col_stride = p.a_scales.col_stride;
+  kp.b_scales = static_cast<const float*>(p.b_scales.data);
+  kp.bs_row_stride = p.b_scales.row_stride;
+  kp.bs_col_stride = p.b_scales.col_stride;
+  kp.d = p.d.data;
+  kp.ldd = p.d.ld;
+  kp.bias = p.bias;
+  kp.bias_kind = p.bias == nullptr               ? BiasKind::none
+                 : p.bias_dtype == DType::f32    ? BiasKind::f32
+                 : p.bias_dtype == DType::bf16   ? BiasKind::bf16
+                                                 : BiasKind::f16;
+  kp.m = static_cast<int32_t>(p.m());
+  kp.n = static_cast<int32_t>(p.n());
+  kp.k = static_cast<int32_t>(p.k());
+  kp.num_k_blocks = static_cast<int32_t>(ceil_div(p.k(), 128));
+  kp.num_m_blocks = static_cast<int32_t>(ceil_div(p.m(), tile.block_m));
+  kp.num_n_blocks = static_cast<int32_t>(ceil_div(p.n(), tile.block_n));
+  kp.num_b_scale_rows = static_cast<int32_t>(ceil_div(p.n(), 128));
+  kp.num_tiles = plan.num_tiles;
+  kp.group_n = plan.group_n;
+  kp.k_blocks_per_split = static_cast<int32_t>(ceil_div(kp.num_k_blocks, plan.split_k));
+  kp.stages = plan.stages;
+  kp.out = p.d.dtype == DType::bf16 ? OutKind::bf16 : p.d.dtype == DType::f16 ? OutKind::f16 : OutKind::f32;
+  kp.multicast = plan.multicast ? 1 : 0;
+  kp.split_k = static_cast<uint8_t>(plan.split_k);
+  const int64_t esize = out_size(p);
+  kp.pair_stores = (p.d.ld % 2 == 0 && reinterpret_cast<uintptr_t>(p.d.data) % (2 * esize) == 0) ? 1 : 0;
+  kp.tma_store = plan.tma_store ? 1 : 0;
+
+  const CUtensorMap map_a = make_fp8_kmajor_tensor_map(p.a.data, p.m(), p.k(), p.a.ld, tile.block_m);
+  const CUtensorMap map_b =
+      make_fp8_kmajor_tensor_map(p.b.data, p.n(), p.k(), p.b.ld, plan.multicast ? tile.block_n / 2 : tile.block_n);
+
+  const CUtensorMap map_d = plan.tma_store ? make_16bit_store_tensor_map(p.d.data, p.d.dtype == DType::bf16, p.m(),
+                                                                          p.n(), p.d.ld * 2, tile.store_chunk_cols)
+                                           : CUtensorMap{};
+  const DeviceScope scope(p.device.index);
+  tile.launch(map_a, map_b, map_d, kp, plan.grid, plan.cluster_size(), plan.smem_bytes,
+              static_cast<cudaStream_t>(p.stream));
+}
+
+}  // namespace fp8kit::cuda::sm90

@@ -1,0 +1,8 @@
+// sm90_fp8_gemm_tile_64x128.cu: the 64 x 128 tile of the Hopper FP8 GEMM (1 x 1 consumer warpgroups).
+#include "cuda/sm90/sm90_fp8_gemm_launch.cuh"
+
+namespace fp8kit::cuda::sm90 {
+
+TileConfig tile_config_64x128() { return make_tile_config<TileShape<64, 128, 1, 1>>("64x128"); }
+
+}  // namespace fp8kit::cuda::sm90

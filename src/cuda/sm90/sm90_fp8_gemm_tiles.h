@@ -1,0 +1,50 @@
+// sm90_fp8_gemm_tiles.h: the compiled tile shapes of the Hopper FP8 GEMM kernel, as seen from host code.
+// Each shape is one instantiation in its own sm90_fp8_gemm_tile_<M>x<N>.cu (compiled for sm_90a only).
+#pragma once
+
+#include <cuda.h>
+#include <cuda_runtime.h>
+
+#include <cstddef>
+#include <span>
+
+#include "cuda/sm90/sm90_fp8_gemm_params.h"
+
+namespace fp8kit::cuda::sm90 {
+
+/// One compiled tile shape and its host entry points.
+struct TileConfig {
+  const char* name = "";  // "<BLOCK_M>x<BLOCK_N>"
+  int block_m = 0, block_n = 0;
+  int math_warpgroups = 0;
+  int stage_bytes = 0;     // shared memory per pipeline stage (A, B, scales, two mbarriers)
+  int stage_ab_bytes = 0;  // of which the A and B tiles (reused for split-K partials)
+  int d_staging_bytes = 0;   // shared memory of the TMA-store epilogue (a bf16/f16 tile)
+  int store_chunk_cols = 0;  // columns per TMA store box (64, 32 or 16: a 128-, 64- or 32-byte swizzle)
+  /// Launches the kernel on the current device. `cluster` CTAs per cluster along x (1: none).
+  void (*launch)(const CUtensorMap& a, const CUtensorMap& b, const CUtensorMap& d, const KernelParams& p, int grid,
+                 int cluster, size_t smem_bytes, cudaStream_t stream) = nullptr;
+  /// How many clusters of `cluster` CTAs with `smem_bytes` of shared memory fit on the current device at once.
+  int (*max_active_clusters)(int cluster, size_t smem_bytes) = nullptr;
+};
+
+/// Shared memory of a launch with `stages` pipeline stages, with or without the D staging tile (plus 1024
+/// bytes for the alignment of the base).
+inline size_t smem_bytes_for(const TileConfig& t, int stages, bool tma_store) {
+  return 1024 + (tma_store ? static_cast<size_t>(t.d_staging_bytes) : 0) +
+         static_cast<size_t>(stages) * static_cast<size_t>(t.stage_bytes);
+}
+
+TileConfig tile_config_64x128();
+TileConfig tile_config_64x112();
+TileConfig tile_config_64x192();
+TileConfig tile_config_64x256();
+TileConfig tile_config_128x128();
+TileConfig tile_config_128x160();
+TileConfig tile_config_128x192();
+TileConfig tile_config_256x128();
+
+/// All compiled shapes.
+std::span<const TileConfig> tile_configs();
+
+}  // namespace fp8kit::cuda::sm90

@@ -1,0 +1,184 @@
+// sm90_ptx.cuh: the Hopper (sm_90a) primitives the FP8 GEMM is built from: mbarriers, TMA loads (plain and
+// multicast), 4-byte cp.async with mbarrier completion, cluster barriers and remote arrivals, wgmma
+// fences and descriptors, and register reallocation. CCCL's cuda::ptx where it has the instruction,
+// inline PTX where it has not (wgmma, setmaxnreg, mapa, cp.async). Device code only.
+#pragma once
+
+#include <cuda.h>
+#include <cuda/ptx>
+
+#include <cstdint>
+
+namespace fp8kit::cuda::sm90::ptx {
+
+/// Shared-memory window address of a generic pointer to this CTA's shared memory.
+__device__ __forceinline__ uint32_t smem_addr(const void* p) {
+  return static_cast<uint32_t>(__cvta_generic_to_shared(p));
+}
+
+// ---- mbarriers --------------------------------------------------------------------------------------
+
+__device__ __forceinline__ void barrier_init(uint64_t* bar, uint32_t count) { ::cuda::ptx::mbarrier_init(bar, count); }
+
+/// Makes initialised barriers visible to the other CTAs of the cluster and to the async proxy.
+__device__ __forceinline__ void barrier_init_fence() {
+  ::cuda::ptx::fence_mbarrier_init(::cuda::ptx::sem_release, ::cuda::ptx::scope_cluster);
+}
+
+/// Spins until the phase with parity `parity` of `bar` has completed.
+__device__ __forceinline__ void barrier_wait(uint64_t* bar, uint32_t parity) {
+  while (!::cuda::ptx::mbarrier_try_wait_parity(bar, parity)) {
+  }
+}
+
+/// One arrival on this CTA's barrier (release semantics, CTA scope).
+__device__ __forceinline__ void barrier_arrive(uint64_t* bar) {
+  asm volatile("mbarrier.arrive.release.cta.shared::cta.b64 _, [%0];" ::"r"(smem_addr(bar)) : "memory");
+}
+
+/// One arrival on the barrier at the same shared-memory offset in CTA `cta_rank` of the cluster. Default
+/// (release, CTA-scope) semantics: it orders this thread's completed reads of the stage, and avoids the
+/// GPU-wide fence that a cluster-scope release compiles to.
+__device__ __forceinline__ void barrier_arrive_cluster(uint64_t* bar, uint32_t cta_rank) {
+  asm volatile(
+      "{\n.reg .b32 remote;\n"
+      "mapa.shared::cluster.u32 remote, %0, %1;\n"
+      "mbarrier.arrive.shared::cluster.b64 _, [remote];\n}\n" ::"r"(smem_addr(bar)),
+      "r"(cta_rank)
+      : "memory");
+}
+
+/// One arrival that also announces `bytes` of asynchronous (TMA) traffic for the current phase. Default
+/// (release, CTA-scope) semantics: a cluster-scope release compiles to a GPU-wide MEMBAR before every
+/// stage's loads, which throttled the producer to ~25 bytes/clock per SM.
+__device__ __forceinline__ void barrier_arrive_expect_tx(uint64_t* bar, uint32_t bytes) {
+  asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;" ::"r"(smem_addr(bar)), "r"(bytes) : "memory");
+}
+
+// ---- asynchronous copies ------------------------------------------------------------------------------
+
+/// 2-D TMA tile load global -> this CTA's shared memory; completes `bytes` on `bar`.
+__device__ __forceinline__ void tma_load_2d(void* dst, const CUtensorMap* map, int32_t x, int32_t y, uint64_t* bar) {
+  const int32_t coords[2] = {x, y};
+  ::cuda::ptx::cp_async_bulk_tensor(::cuda::ptx::space_shared, ::cuda::ptx::space_global, dst, map, coords, bar);
+}
+
+/// 2-D TMA tile load multicast to the CTAs of `cta_mask`, at the same offsets (data and barrier) in each.
+__device__ __forceinline__ void tma_load_2d_multicast(void* dst, const CUtensorMap* map, int32_t x, int32_t y,
+                                                      uint64_t* bar, uint16_t cta_mask) {
+  const int32_t coords[2] = {x, y};
+  ::cuda::ptx::cp_async_bulk_tensor(::cuda::ptx::space_cluster, ::cuda::ptx::space_global, dst, map, coords, bar,
+                                    cta_mask);
+}
+
+/// 2-D TMA tile store shared -> global (a bulk group; out-of-bounds rows and columns are not written).
+__device__ __forceinline__ void tma_store_2d(const CUtensorMap* map, int32_t x, int32_t y, const void* src) {
+  const int32_t coords[2] = {x, y};
+  ::cuda::ptx::cp_async_bulk_tensor(::cuda::ptx::space_global, ::cuda::ptx::space_shared, map, coords, src);
+}
+__device__ __forceinline__ void bulk_commit() { ::cuda::ptx::cp_async_bulk_commit_group(); }
+/// Waits until this thread's bulk stores have finished reading shared memory.
+__device__ __forceinline__ void bulk_wait_read() { ::cuda::ptx::cp_async_bulk_wait_group_read(::cuda::ptx::n32_t<0>{}); }
+/// Waits until this thread's bulk stores are complete.
+__device__ __forceinline__ void bulk_wait() { ::cuda::ptx::cp_async_bulk_wait_group(::cuda::ptx::n32_t<0>{}); }
+/// Orders this thread's generic shared-memory writes before later async-proxy (TMA) reads.
+__device__ __forceinline__ void fence_async_shared() {
+  ::cuda::ptx::fence_proxy_async(::cuda::ptx::space_shared);
+}
+__device__ __forceinline__ void st_shared_b32(uint32_t addr, uint32_t v) {
+  asm volatile("st.shared.b32 [%0], %1;" ::"r"(addr), "r"(v) : "memory");
+}
+
+/// Fetches a tensor map into the descriptor cache.
+__device__ __forceinline__ void tma_prefetch_descriptor(const CUtensorMap* map) {
+  asm volatile("prefetch.tensormap [%0];" ::"l"(map) : "memory");
+}
+
+/// Asynchronous 4-byte copy global -> shared (cp.async, L1-cached).
+__device__ __forceinline__ void cp_async_4(void* dst, const void* src) {
+  asm volatile("cp.async.ca.shared.global [%0], [%1], 4;" ::"r"(smem_addr(dst)), "l"(src) : "memory");
+}
+
+/// Counts as one arrival on `bar` once every cp.async this thread issued before has landed (the barrier's
+/// expected count includes it: .noinc).
+__device__ __forceinline__ void cp_async_arrive_noinc(uint64_t* bar) {
+  asm volatile("cp.async.mbarrier.arrive.noinc.shared::cta.b64 [%0];" ::"r"(smem_addr(bar)) : "memory");
+}
+
+// ---- cluster -------------------------------------------------------------------------------------------
+
+__device__ __forceinline__ uint32_t cluster_cta_rank() { return ::cuda::ptx::get_sreg_cluster_ctarank(); }
+
+/// Full cluster barrier: every thread of every CTA in the cluster arrives (release) and waits (acquire).
+__device__ __forceinline__ void cluster_sync() {
+  ::cuda::ptx::barrier_cluster_arrive(::cuda::ptx::sem_release);
+  ::cuda::ptx::barrier_cluster_wait(::cuda::ptx::sem_acquire);
+}
+
+/// Shared-window address of the same byte in CTA `cta_rank` of the cluster (distributed shared memory).
+__device__ __forceinline__ uint32_t map_to_cta(uint32_t addr, uint32_t cta_rank) {
+  uint32_t out;
+  asm volatile("mapa.shared::cluster.u32 %0, %1, %2;" : "=r"(out) : "r"(addr), "r"(cta_rank));
+  return out;
+}
+
+__device__ __forceinline__ void st_shared_v4(uint32_t addr, float4 v) {
+  asm volatile("st.shared.v4.f32 [%0], {%1, %2, %3, %4};" ::"r"(addr), "f"(v.x), "f"(v.y), "f"(v.z), "f"(v.w)
+               : "memory");
+}
+
+/// 16-byte load from the distributed shared memory of the cluster (an address from map_to_cta).
+__device__ __forceinline__ float4 ld_cluster_v4(uint32_t addr) {
+  float4 v;
+  asm volatile("ld.shared::cluster.v4.f32 {%0, %1, %2, %3}, [%4];"
+               : "=f"(v.x), "=f"(v.y), "=f"(v.z), "=f"(v.w)
+               : "r"(addr)
+               : "memory");
+  return v;
+}
+
+// ---- wgmma ---------------------------------------------------------------------------------------------
+
+/// Shared-memory matrix descriptor of a K-major tile written by TMA with 128-byte swizzling: rows of 128
+/// bytes, 8-row swizzle atoms 1024 bytes apart (stride byte offset), the tile 1024-byte aligned.
+__device__ __forceinline__ uint64_t wgmma_desc_sw128(const void* tile) {
+  const uint64_t start = (smem_addr(tile) & 0x3FFFFu) >> 4;
+  constexpr uint64_t kLeadingByteOffset = 1;         // unused for swizzled K-major layouts
+  constexpr uint64_t kStrideByteOffset = 1024 >> 4;  // 8 rows x 128 bytes
+  constexpr uint64_t kSwizzle128B = 1;
+  return start | (kLeadingByteOffset << 16) | (kStrideByteOffset << 32) | (kSwizzle128B << 62);
+}
+
+/// Orders this thread's register and shared-memory accesses before the wgmma that follow.
+__device__ __forceinline__ void wgmma_fence() { asm volatile("wgmma.fence.sync.aligned;" ::: "memory"); }
+__device__ __forceinline__ void wgmma_commit() { asm volatile("wgmma.commit_group.sync.aligned;" ::: "memory"); }
+template <int kPending>
+__device__ __forceinline__ void wgmma_wait() {
+  asm volatile("wgmma.wait_group.sync.aligned %0;" ::"n"(kPending) : "memory");
+}
+
+/// Tells the compiler that the asynchronous wgmma may have read or written `r` here, so that it keeps its
+/// own accesses to `r` on the right side of the fences and waits.
+__device__ __forceinline__ void fence_register(float& r) { asm volatile("" : "+f"(r)::"memory"); }
+
+/// `v`, opaque to the optimiser: values derived from it are computed where it is, not hoisted (used to keep
+/// epilogue address arithmetic out of the main loop's register budget).
+template <typename T>
+__device__ __forceinline__ T opaque(T v) {
+  static_assert(sizeof(T) == 4, "32-bit values only");
+  asm volatile("mov.b32 %0, %0;" : "+r"(v));
+  return v;
+}
+
+// ---- register reallocation -----------------------------------------------------------------------------
+
+template <int kRegisters>
+__device__ __forceinline__ void warpgroup_registers_increase() {
+  asm volatile("setmaxnreg.inc.sync.aligned.u32 %0;" ::"n"(kRegisters));
+}
+template <int kRegisters>
+__device__ __forceinline__ void warpgroup_registers_decrease() {
+  asm volatile("setmaxnreg.dec.sync.aligned.u32 %0;" ::"n"(kRegisters));
+}
+
+}  // namespace fp8kit::cuda::sm90::ptx
