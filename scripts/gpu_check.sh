@@ -59,6 +59,10 @@ if [[ $mode == tests || $mode == all ]]; then
   tail -4 "$logs/tests.txt"
   run "selftest" selftest.txt build-gpu/tools/fp8kit/fp8kit selftest
   tail -20 "$logs/selftest.txt"
+  # the checkpoint tool on the GPU must write the same bytes as on the CPU (system python: no network there)
+  FP8KIT_BIN=$PWD/build-gpu/tools/fp8kit/fp8kit run "checkpoint tool on the GPU" cli_device.txt \
+    python3 -m pytest -q -rs -p no:cacheprovider tests/cli -k device
+  tail -3 "$logs/cli_device.txt"
 fi
 if [[ $mode == ptx80 ]]; then
   run "GPU tests, compute_80 PTX build" tests_ptx80.txt build-gpu-ptx80/tests/fp8kit_cuda_tests --gtest_brief=1 \
