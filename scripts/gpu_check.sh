@@ -60,7 +60,8 @@ if [[ $mode == tests || $mode == all ]]; then
   run "selftest" selftest.txt build-gpu/tools/fp8kit/fp8kit selftest
   tail -20 "$logs/selftest.txt"
   # the checkpoint tool on the GPU must write the same bytes as on the CPU (system python: no network there)
-  FP8KIT_BIN=$PWD/build-gpu/tools/fp8kit/fp8kit run "checkpoint tool on the GPU" cli_device.txt \
+  export FP8KIT_BIN=$PWD/build-gpu/tools/fp8kit/fp8kit
+  run "checkpoint tool on the GPU" cli_device.txt \
     python3 -m pytest -q -rs -p no:cacheprovider tests/cli -k device
   tail -3 "$logs/cli_device.txt"
 fi
