@@ -71,7 +71,7 @@ if [[ $mode == ptx80 ]]; then
   tail -4 "$logs/tests_ptx80.txt"
 fi
 if [[ $mode == bench || $mode == all ]]; then
-  run "quantization benchmark" bench_quantize.txt build-gpu/benchmarks/fp8kit_bench_quantize --csv "$logs/bench_quantize.csv"
+  run "quantization benchmark" bench_quantize.txt build-gpu/benchmarks/fp8kit_bench_quantize
   tail -30 "$logs/bench_quantize.txt"
   run "GEMM benchmark" bench_gemm.txt build-gpu/benchmarks/fp8kit_bench_gemm --csv "$logs/bench_gemm.csv" \
     --max-seconds "${GEMM_BENCH_SECONDS:-240}"
