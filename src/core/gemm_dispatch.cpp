@@ -20,17 +20,20 @@ bool is_cuda_gemm_backend(Backend b) {
          b == Backend::cuda_sm90;
 }
 
-/// Shape classes: decode-sized M (<= 64), M <= 128, large M; N and K multiples of 128 or not; block or
-/// row scaling.
+/// Shape classes: decode-sized M (<= 64), M <= 128, larger M; for larger M, whether the problem is
+/// "narrow" (N <= 2304 or K <= 512: few output tiles or short K, where cuBLASLt's large tiles leave SMs
+/// idle) or wide; block or row scaling.
 enum class MClass : uint8_t { decode, small, large };
+enum class Width : uint8_t { any, narrow, wide };
 
 MClass m_class(int64_t m) { return m <= 64 ? MClass::decode : m <= 128 ? MClass::small : MClass::large; }
+Width width(const GemmProblem& p) { return p.n() <= 2304 || p.k() <= 512 ? Width::narrow : Width::wide; }
 
 using Order = std::array<Backend, 4>;
 
 struct TableRow {
   MClass m;
-  bool ragged;
+  Width width;
   GemmScaling scaling;
   Order order;
 };
@@ -38,35 +41,30 @@ struct TableRow {
 constexpr Backend kLt = Backend::cublaslt, kSm90 = Backend::cuda_sm90, kFp8 = Backend::cuda_fp8_mma,
                   kF16 = Backend::cuda_bf16_mma;
 
-/// Hopper (compute capability 9.0). Seeded from the H200 measurements in design.md, where cuBLASLt beat
-/// every other implementation measured at every shape; the Hopper kernel moves ahead of cuBLASLt in a
-/// class once the GEMM benchmark shows it winning there (bench_gemm prints the order each run measured,
-/// recorded in BENCHMARKS.md). The portable kernels take the ragged shapes cuBLASLt refuses.
+/// Hopper (compute capability 9.0), filled from bench_gemm on an H200 (BENCHMARKS.md, 2026-11-27; the
+/// six DeepSeek-V3 (N, K) pairs x M in {1, 16, 64, 128, 1024, 4096}, ragged shapes alike):
+///   M <= 128: cuda_sm90 1.02-1.85x cuBLASLt (0.98x at 7168 x 16384, M = 128);
+///   larger M, narrow: cuda_sm90 1.13-1.23x at M = 1024, 0.96-1.02x at M = 4096;
+///   larger M, wide: cuBLASLt 1.02-1.28x ahead.
+/// Row scaling: cuBLASLt (cuda_sm90 is block-only). The portable kernels take what both refuse (K not a
+/// multiple of 16, unaligned rows, e5m2 B...).
 constexpr TableRow kHopperTable[] = {
-    {MClass::decode, false, GemmScaling::block, {kLt, kSm90, kFp8, kF16}},
-    {MClass::decode, true, GemmScaling::block, {kLt, kSm90, kFp8, kF16}},
-    {MClass::small, false, GemmScaling::block, {kLt, kSm90, kFp8, kF16}},
-    {MClass::small, true, GemmScaling::block, {kLt, kSm90, kFp8, kF16}},
-    {MClass::large, false, GemmScaling::block, {kLt, kSm90, kFp8, kF16}},
-    {MClass::large, true, GemmScaling::block, {kLt, kSm90, kFp8, kF16}},
-    {MClass::decode, false, GemmScaling::row, {kLt, kSm90, kFp8, kF16}},
-    {MClass::decode, true, GemmScaling::row, {kLt, kSm90, kFp8, kF16}},
-    {MClass::small, false, GemmScaling::row, {kLt, kSm90, kFp8, kF16}},
-    {MClass::small, true, GemmScaling::row, {kLt, kSm90, kFp8, kF16}},
-    {MClass::large, false, GemmScaling::row, {kLt, kSm90, kFp8, kF16}},
-    {MClass::large, true, GemmScaling::row, {kLt, kSm90, kFp8, kF16}},
+    {MClass::decode, Width::any, GemmScaling::block, {kSm90, kLt, kFp8, kF16}},
+    {MClass::small, Width::any, GemmScaling::block, {kSm90, kLt, kFp8, kF16}},
+    {MClass::large, Width::narrow, GemmScaling::block, {kSm90, kLt, kFp8, kF16}},
+    {MClass::large, Width::wide, GemmScaling::block, {kLt, kSm90, kFp8, kF16}},
 };
 
-/// Every other GPU: cuBLASLt where it can (per-tensor FP8 from sm_89, block scaling only on sm_90),
-/// FP8 mma.sync from sm_89, the f16-widening kernel from sm_80.
+/// Every other GPU, and row scaling: cuBLASLt where it can (per-tensor FP8 from sm_89, block and row
+/// scaling only on sm_90), FP8 mma.sync from sm_89, the f16-widening kernel from sm_80.
 constexpr Order kDefaultOrder = {kLt, kSm90, kFp8, kF16};
 
 Order automatic_order(const GemmProblem& p) {
   if (cuda::compute_capability(p.device.index) != 90) return kDefaultOrder;
   const MClass m = m_class(p.m());
-  const bool ragged = p.n() % 128 != 0 || p.k() % 128 != 0;
+  const Width w = width(p);
   for (const TableRow& row : kHopperTable) {
-    if (row.m == m && row.ragged == ragged && row.scaling == p.scaling) return row.order;
+    if (row.m == m && (row.width == Width::any || row.width == w) && row.scaling == p.scaling) return row.order;
   }
   return kDefaultOrder;
 }

@@ -48,11 +48,12 @@ const ShapeClass kClasses[] = {
     {"M<=128, N,K multiples of 128", 128, 7168, 2048},
     {"M<=128, ragged N,K", 128, 2112, 576},
     {"M<=128, K not a multiple of 16", 128, 2112, 1000},
-    {"large M, N,K multiples of 128", 4096, 7168, 2048},
+    {"large M, wide (N > 2304, K > 512)", 4096, 7168, 2048},
+    {"large M, narrow N (<= 2304)", 4096, 2112, 7168},
+    {"large M, short K (<= 512)", 4096, 32768, 512},
     {"large M, ragged N,K", 4096, 2112, 576},
     {"large M, K not a multiple of 16", 4096, 2112, 1000},
 };
-
 }  // namespace
 
 void print_gemm_paths(const GpuInfo& g) {
