@@ -1,0 +1,163 @@
+"""FP8 linear layers as autograd functions, and ``fp8_linear`` which routes by the weight's scales.
+
+Forward: the activations X are quantized on the fly (per 1 x bk group for block-scaled weights, per row
+for row-scaled ones) and multiplied with the FP8 weight by fp8kit's GEMM, bias added once inside the GEMM.
+Backward (LoRA on frozen FP8 weights): ``grad_X = dY @ dequant(W)`` in dY's dtype, and the bias
+gradient when the bias requires one; the FP8 weight and its scale get no gradient.
+"""
+
+from __future__ import annotations
+
+from typing import Optional, Union
+
+import torch
+
+from . import _checks as _c
+from ._ops import ops
+from .functional import _SCALE_DTYPES, BlockSize, scales_to_float32
+
+__all__ = ["FP8BlockQuantLinear", "FP8RowQuantLinear", "fp8_linear"]
+
+
+def _cdiv(a: int, b: int) -> int:
+    return (a + b - 1) // b
+
+
+def _check_inputs(X, weight, weight_scale, bias) -> None:
+    X, weight, weight_scale = _c.tensor(X, "X"), _c.tensor(weight, "weight"), _c.tensor(weight_scale, "weight_scale")
+    _c.dtype_in(X, "X", _c.HIGH_PRECISION)
+    _c.dtype_in(weight, "weight", _c.FP8)
+    _c.dtype_in(weight_scale, "weight_scale", _SCALE_DTYPES)
+    _c.exact_dim(weight, "weight", 2)
+    _c.min_dim(X, "X", 1)
+    if X.shape[-1] != weight.shape[1]:
+        raise ValueError(f"X and weight: X is [..., {X.shape[-1]}] but weight is [N, K] = {list(weight.shape)}; "
+                         "the last dimension of X must equal K")
+    named = [("X", X), ("weight", weight), ("weight_scale", weight_scale)]
+    if bias is not None:
+        bias = _c.tensor(bias, "bias")
+        _c.dtype_in(bias, "bias", _c.HIGH_PRECISION)
+        if tuple(bias.shape) != (weight.shape[0],):
+            raise ValueError(f"bias: expected shape [{weight.shape[0]}], got {list(bias.shape)}")
+        named.append(("bias", bias))
+    _c.same_device(*named)
+
+
+def _block_grid_scales(weight: torch.Tensor, weight_scale: torch.Tensor, bn: int, bk: int) -> torch.Tensor:
+    """The float32 block grid of weight: the grid itself, or a one-element (per-tensor) scale broadcast."""
+    grid = (_cdiv(weight.shape[0], bn), _cdiv(weight.shape[1], bk))
+    s = scales_to_float32(weight_scale)
+    if s.numel() == 1:
+        return s.reshape(1, 1).expand(grid)
+    if tuple(s.shape) != grid:
+        raise ValueError(f"weight_scale: the block grid of weight {list(weight.shape)} with block_size ({bn}, {bk}) "
+                         f"is {list(grid)}, got shape {list(weight_scale.shape)} (a transposed weight must be "
+                         "transposed back: fp8kit never guesses a transpose from shapes)")
+    return s
+
+
+def _bias_grad(dY: torch.Tensor, bias_dtype: torch.dtype) -> torch.Tensor:
+    return dY.reshape(-1, dY.shape[-1]).sum(0).to(bias_dtype)
+
+
+class FP8BlockQuantLinear(torch.autograd.Function):
+    """``Y = X W^T (+ bias)`` for an FP8 weight W ``[N, K]`` with block scales ``[ceil(N/bn), ceil(K/bk)]``
+    (or one per-tensor scale): X is quantized per 1 x bk group and the block-scaled GEMM runs in fp32,
+    giving Y in X's dtype. K need not be a multiple of bk.
+
+    ``FP8BlockQuantLinear.apply(X, weight, weight_scale, bias=None, block_size=None, scale_ub=None)``;
+    ``block_size`` None reads ``weight.block_size`` / ``weight_scale.block_size`` (the seed's attributes),
+    else (128, 128). Backward: ``grad_X = dY @ dequant(W)`` in dY's dtype; no gradient for W or its scale.
+    """
+
+    @staticmethod
+    def forward(ctx, X, weight, weight_scale, bias=None, block_size=None, scale_ub=None):
+        _check_inputs(X, weight, weight_scale, bias)
+        if block_size is None:
+            block_size = getattr(weight, "block_size", None) or getattr(weight_scale, "block_size", None) or (128, 128)
+        bn, bk = _c.block_pair(block_size)
+        scale = _block_grid_scales(weight, weight_scale, bn, bk)
+        q, xs = ops.quantize_group(X, bk, False, False, torch.float8_e4m3fn, torch.float32, _c.upper_bound(scale_ub))
+        out = ops.gemm_block(q, weight, xs, scale, bias, bn, bk, X.dtype)
+        ctx.save_for_backward(weight, scale)
+        ctx.block = (bn, bk)
+        ctx.bias_dtype = None if bias is None else bias.dtype
+        return out
+
+    @staticmethod
+    def backward(ctx, dY):
+        weight, scale = ctx.saved_tensors
+        bn, bk = ctx.block
+        grad_x = grad_bias = None
+        if ctx.needs_input_grad[0]:
+            grad_x = dY @ ops.dequantize(weight, scale, "block", bn, bk, dY.dtype)
+        if ctx.bias_dtype is not None and ctx.needs_input_grad[3]:
+            grad_bias = _bias_grad(dY, ctx.bias_dtype)
+        return grad_x, None, None, grad_bias, None, None
+
+
+class FP8RowQuantLinear(torch.autograd.Function):
+    """``Y = X W^T (+ bias)`` for an FP8 weight with one scale per output channel (``[N]`` / ``[N, 1]``, or
+    one per-tensor scale), FBGEMM's row-wise recipe: X is quantized per row (token), with its amax bounded
+    by ``scale_ub`` when given. ``FP8RowQuantLinear.apply(X, weight, weight_scale, bias=None, scale_ub=None)``.
+    Backward as FP8BlockQuantLinear."""
+
+    @staticmethod
+    def forward(ctx, X, weight, weight_scale, bias=None, scale_ub=None):
+        _check_inputs(X, weight, weight_scale, bias)
+        n = weight.shape[0]
+        if weight_scale.numel() not in (n, 1) or weight_scale.dim() > 2:
+            raise ValueError(f"weight_scale: expected [{n}] or [{n}, 1] row scales (or one per-tensor scale) for "
+                             f"weight {list(weight.shape)}, got shape {list(weight_scale.shape)}")
+        scale = scales_to_float32(weight_scale)
+        q, xs = ops.quantize_row(X, _c.upper_bound(scale_ub), torch.float8_e4m3fn)
+        out = ops.gemm_row(q, weight, xs, scale, bias, X.dtype)
+        ctx.save_for_backward(weight, scale)
+        ctx.bias_dtype = None if bias is None else bias.dtype
+        return out
+
+    @staticmethod
+    def backward(ctx, dY):
+        weight, scale = ctx.saved_tensors
+        grad_x = grad_bias = None
+        if ctx.needs_input_grad[0]:
+            granularity = "tensor" if scale.numel() == 1 and weight.shape[0] != 1 else "row"
+            grad_x = dY @ ops.dequantize(weight, scale, granularity, 0, 0, dY.dtype)
+        if ctx.bias_dtype is not None and ctx.needs_input_grad[3]:
+            grad_bias = _bias_grad(dY, ctx.bias_dtype)
+        return grad_x, None, None, grad_bias, None
+
+
+def fp8_linear(
+    X: torch.Tensor,
+    weight: torch.Tensor,
+    weight_scale: torch.Tensor,
+    bias: Optional[torch.Tensor] = None,
+    *,
+    block_size: Optional[BlockSize] = None,
+    scale_ub: Optional[Union[float, torch.Tensor]] = None,
+) -> torch.Tensor:
+    """``X W^T + bias`` for an FP8 weight ``[N, K]``, routed by its scale's shape against the weight:
+
+    * one element: per-tensor, run as a block GEMM with the scale broadcast over the grid;
+    * the block grid ``[ceil(N / bn), ceil(K / bk)]`` (``block_size`` (bn, bk), default (128, 128)): block
+      path (FP8BlockQuantLinear). A grid with a single column (K <= bk) is a block grid, not row scales;
+    * ``[N]`` or ``[N, 1]``: row-wise path (FP8RowQuantLinear), activations bounded by ``scale_ub``.
+
+    The bias is applied exactly once on every path; autograd gives grad_X (and the bias gradient).
+    """
+    X, weight, weight_scale = _c.tensor(X, "X"), _c.tensor(weight, "weight"), _c.tensor(weight_scale, "weight_scale")
+    _c.exact_dim(weight, "weight", 2)
+    bn, bk = _c.block_pair((128, 128) if block_size is None else block_size)
+    n, k = weight.shape
+    shape = tuple(weight_scale.shape)
+    if weight_scale.numel() == 1 or shape == (_cdiv(n, bn), _cdiv(k, bk)):
+        return FP8BlockQuantLinear.apply(X, weight, weight_scale, bias, (bn, bk), scale_ub)
+    if shape in ((n,), (n, 1)):
+        return FP8RowQuantLinear.apply(X, weight, weight_scale, bias, scale_ub)
+    raise ValueError(
+        f"weight_scale: shape {list(shape)} fits neither the block grid [{_cdiv(n, bn)}, {_cdiv(k, bk)}] of weight "
+        f"{list(weight.shape)} with block_size ({bn}, {bk}), nor row scales [{n}] / [{n}, 1], nor one per-tensor "
+        "scale (a transposed weight must be transposed back: fp8kit never guesses a transpose from shapes)")
+
+
