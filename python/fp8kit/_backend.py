@@ -3,7 +3,7 @@
 fp8kit chooses a backend per call (CPU tensors: ``cpu``; CUDA tensors: ``cuda`` for quantization and the
 best GEMM backend the device and shape allow). ``use_backend(name)`` forces one for the calls made inside
 the ``with`` block (per thread and per asyncio task). A GEMM-only backend (``cublaslt``, ``cuda_sm90``,
-``cuda_fp8_mma``, ``cuda_bf16_mma``) forces the GEMMs; quantization then runs on ``cuda``. A forced
+``cuda_fp8_mma``, ``cuda_bf16_mma``) forces the GEMMs; quantization then takes its automatic choice. A forced
 backend that cannot run a call raises ValueError saying why; nothing falls back silently.
 """
 
@@ -71,7 +71,7 @@ def current_backend() -> str:
 def elementwise_backend() -> str:
     """The backend quantize/dequantize calls take under the current selection."""
     name = _current.get()
-    return name if name in _ELEMENTWISE else "cuda"
+    return name if name in _ELEMENTWISE else "auto"
 
 
 @contextlib.contextmanager

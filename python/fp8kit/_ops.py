@@ -86,16 +86,21 @@ def as_rows(t: torch.Tensor) -> torch.Tensor:
     return t if _rows_ok(t) else t.contiguous()
 
 
+def _like(t: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """A new contiguous tensor of t's shape and device."""
+    return torch.empty_like(t, dtype=dtype, memory_format=torch.contiguous_format)
+
+
 def _cdiv(a, b):
     return (a + b - 1) // b
 
 
 def group_scale_buffer(
-    lead: Sequence[int], groups: int, dtype: torch.dtype, column_major: bool, device: torch.device
+    lead: Sequence[int], groups: int, dtype: torch.dtype, column_major: bool, like: torch.Tensor
 ) -> torch.Tensor:
     """Scales [*lead, groups]; column_major: an M-major view of a [groups, ceil(M/4)*4] buffer (TMA-aligned)."""
     if not column_major:
-        return torch.empty((*lead, groups), dtype=dtype, device=device)
+        return like.new_empty((*lead, groups), dtype=dtype)
     rows = 1
     for n in lead:
         rows = rows * n
@@ -106,7 +111,7 @@ def group_scale_buffer(
         strides.append(step)
         step = step * n
     strides.reverse()
-    return torch.empty(groups * padded, dtype=dtype, device=device).as_strided((*lead, groups), (*strides, padded))
+    return like.new_empty(groups * padded, dtype=dtype).as_strided((*lead, groups), (*strides, padded))
 
 
 _LIB = torch.library.Library("fp8kit", "DEF")
@@ -123,8 +128,8 @@ def _define(schema: str, impl, fake) -> None:
 
 
 def _quantize_group_out(x, group_size, column_major, fp8_dtype, scale_dtype):
-    q = torch.empty(x.shape, dtype=fp8_dtype, device=x.device)
-    s = group_scale_buffer(x.shape[:-1], _cdiv(x.shape[-1], group_size), scale_dtype, column_major, x.device)
+    q = _like(x, fp8_dtype)
+    s = group_scale_buffer(x.shape[:-1], _cdiv(x.shape[-1], group_size), scale_dtype, column_major, x)
     return q, s
 
 
@@ -150,8 +155,7 @@ _define(
 
 
 def _quantize_row_out(x, fp8_dtype):
-    return (torch.empty(x.shape, dtype=fp8_dtype, device=x.device),
-            torch.empty(x.shape[:-1], dtype=torch.float32, device=x.device))
+    return _like(x, fp8_dtype), x.new_empty(x.shape[:-1], dtype=torch.float32)
 
 
 def _quantize_row(x, amax_upper_bound, fp8_dtype):
@@ -177,8 +181,7 @@ _define(
 
 
 def _quantize_tensor_out(x, fp8_dtype):
-    return (torch.empty(x.shape, dtype=fp8_dtype, device=x.device),
-            torch.empty((), dtype=torch.float32, device=x.device))
+    return _like(x, fp8_dtype), x.new_empty((), dtype=torch.float32)
 
 
 def _quantize_tensor(x, amax_upper_bound, fp8_dtype):
@@ -205,8 +208,7 @@ _define(
 
 def _quantize_block_out(w, block_rows, block_cols, fp8_dtype, scale_dtype):
     grid = (_cdiv(w.shape[0], block_rows), _cdiv(w.shape[1], block_cols))
-    return (torch.empty(w.shape, dtype=fp8_dtype, device=w.device),
-            torch.empty(grid, dtype=scale_dtype, device=w.device))
+    return _like(w, fp8_dtype), w.new_empty(grid, dtype=scale_dtype)
 
 
 def _quantize_block(w, block_rows, block_cols, pow2, fp8_dtype, scale_dtype):
@@ -232,8 +234,8 @@ _define(
 
 def _silu_mul_quantize_out(gate_up, group_size, column_major, scale_dtype):
     inter = gate_up.shape[-1] // 2
-    q = torch.empty((*gate_up.shape[:-1], inter), dtype=torch.float8_e4m3fn, device=gate_up.device)
-    s = group_scale_buffer(gate_up.shape[:-1], _cdiv(inter, group_size), scale_dtype, column_major, gate_up.device)
+    q = gate_up.new_empty((*gate_up.shape[:-1], inter), dtype=torch.float8_e4m3fn)
+    s = group_scale_buffer(gate_up.shape[:-1], _cdiv(inter, group_size), scale_dtype, column_major, gate_up)
     return q, s
 
 
@@ -263,7 +265,7 @@ _define(
 
 def _dequantize(q, s, granularity, block_rows, block_cols, dtype):
     q = as_rows(q)
-    y = torch.empty(q.shape, dtype=dtype, device=q.device)
+    y = _like(q, dtype)
     if y.numel():
         _C.dequantize(_desc(q), _scale_desc(s), _desc(y), granularity, block_rows, block_cols,
                       elementwise_backend(), _stream(q))
@@ -271,7 +273,7 @@ def _dequantize(q, s, granularity, block_rows, block_cols, dtype):
 
 
 def _dequantize_fake(q, s, granularity, block_rows, block_cols, dtype):
-    return torch.empty(q.shape, dtype=dtype, device=q.device)
+    return _like(q, dtype)
 
 
 _define(
@@ -285,7 +287,7 @@ _define(
 
 
 def _gemm_out(a, b, out_dtype):
-    return torch.empty((*a.shape[:-1], b.shape[0]), dtype=out_dtype, device=a.device)
+    return a.new_empty((*a.shape[:-1], b.shape[0]), dtype=out_dtype)
 
 
 def _gemm(a, b, a_scales, b_scales, bias, scaling, block_n, block_k, out_dtype):

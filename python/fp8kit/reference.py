@@ -51,6 +51,14 @@ def _cdiv(a: int, b: int) -> int:
     return (a + b - 1) // b
 
 
+def _as_rows(x: torch.Tensor) -> torch.Tensor:
+    """x [..., K] as a [rows, K] matrix (also for empty tensors)."""
+    rows = 1
+    for n in x.shape[:-1]:
+        rows *= n
+    return x.reshape(rows, x.shape[-1])
+
+
 def scale_from_amax(
     amax: torch.Tensor,
     nonfinite: torch.Tensor,
@@ -135,9 +143,7 @@ def act_quant(
     fp8_dtype: torch.dtype = torch.float8_e4m3fn,
 ) -> Tuple[torch.Tensor, torch.Tensor]:
     """1 x block_size groups along the last dim: q like x, s fp32 [*x.shape[:-1], ceil(K/block_size)]."""
-    k = x.shape[-1]
-    x2 = x.reshape(-1, k)
-    q, s = quantize_tiles(x2, 1, block_size, fp8_dtype, pow2=scale_format == "ue8m0")
+    q, s = quantize_tiles(_as_rows(x), 1, block_size, fp8_dtype, pow2=scale_format == "ue8m0")
     return q.view(x.shape), s.view(*x.shape[:-1], s.shape[-1])
 
 
@@ -146,7 +152,7 @@ def quantize_fp8_per_row(
 ) -> Tuple[torch.Tensor, torch.Tensor]:
     """One scale per row (token): s fp32 of shape x.shape[:-1]."""
     k = x.shape[-1]
-    q, s = quantize_tiles(x.reshape(-1, k), 1, max(k, 1), fp8_dtype, upper_bound=scale_ub)
+    q, s = quantize_tiles(_as_rows(x), 1, max(k, 1), fp8_dtype, upper_bound=scale_ub)
     return q.view(x.shape), s.view(x.shape[:-1])
 
 
@@ -231,8 +237,8 @@ def w8a8_block_fp8_matmul(
     bn, bk = _pair(block_size if block_size is not None else (128, 128))
     k = A.shape[-1]
     n = B.shape[0]
-    a = A.reshape(-1, k).to(compute_dtype)
-    a_s = _f32_scales(As).reshape(a.shape[0], -1).to(compute_dtype)
+    a = _as_rows(A).to(compute_dtype)
+    a_s = _f32_scales(As).reshape(a.shape[0], _cdiv(k, bk)).to(compute_dtype)
     a = a * a_s.repeat_interleave(bk, 1)[:, :k]
     b = B.to(compute_dtype) * _f32_scales(Bs).to(compute_dtype).repeat_interleave(bn, 0).repeat_interleave(bk, 1)[
         :n, :k
@@ -254,11 +260,10 @@ def fp8_rowwise_matmul(
     compute_dtype: torch.dtype = torch.float32,
 ) -> torch.Tensor:
     """(A * As[:, None])(B * Bs[:, None])^T (+ bias); one-element scales broadcast."""
-    k = A.shape[-1]
     n = B.shape[0]
-    a = A.reshape(-1, k).to(compute_dtype)
-    a_s = As.float().reshape(-1, 1).to(compute_dtype)
-    b_s = Bs.float().reshape(-1, 1).to(compute_dtype)
+    a = _as_rows(A).to(compute_dtype)
+    a_s = _f32_scales(As).reshape(-1, 1).to(compute_dtype)
+    b_s = _f32_scales(Bs).reshape(-1, 1).to(compute_dtype)
     out = (a * a_s) @ (B.to(compute_dtype) * b_s).t()
     if bias is not None:
         out = out + bias.to(compute_dtype)
