@@ -61,6 +61,10 @@ def positive_int(v, name: str) -> int:
 
 def block_pair(block_size: BlockSize, name: str = "block_size") -> Tuple[int, int]:
     """An int (square blocks) or a (rows, cols) pair of positive ints."""
+    if type(block_size) is tuple and len(block_size) == 2:  # the common, already-normalised case
+        rows, cols = block_size
+        if type(rows) is int and type(cols) is int and rows > 0 and cols > 0:
+            return block_size
     if isinstance(block_size, int) and not isinstance(block_size, bool):
         return positive_int(block_size, name), block_size
     if isinstance(block_size, (list, tuple, torch.Size)) and len(block_size) == 2:

@@ -335,6 +335,67 @@ _define(
     _gemm_row_fake,
 )
 
+# --- fused linear (activation quantization + GEMM in one op: one dispatch per layer call) --------------
+
+
+def _linear_out(x, weight):
+    return x.new_empty((*x.shape[:-1], weight.shape[0]), dtype=x.dtype)
+
+
+def _linear_block(x, weight, weight_scale, bias, block_n, block_k, amax_upper_bound):
+    x = as_rows(x)
+    y = _linear_out(x, weight)
+    if y.numel():
+        q = _like(x, torch.float8_e4m3fn)
+        xs = x.new_empty((*x.shape[:-1], _cdiv(x.shape[-1], block_k)), dtype=torch.float32)
+        stream = _stream(x)
+        dq, dxs = _desc(q), _desc(xs)
+        _C.quantize(_desc(x), dq, dxs, "group", 1, block_k, False, amax_upper_bound, elementwise_backend(), stream)
+        if bias is not None and not bias.is_contiguous():
+            bias = bias.contiguous()
+        _C.gemm(dq, _desc(as_rows(weight)), dxs, _desc(weight_scale), _desc(y), None if bias is None else _desc(bias),
+                "block", block_n, block_k, current_backend(), stream)
+    return y
+
+
+def _linear_block_fake(x, weight, weight_scale, bias, block_n, block_k, amax_upper_bound):
+    return _linear_out(x, weight)
+
+
+_define(
+    "linear_block(Tensor x, Tensor weight, Tensor weight_scale, Tensor? bias, int block_n, int block_k, "
+    "float amax_upper_bound) -> Tensor",
+    _linear_block,
+    _linear_block_fake,
+)
+
+
+def _linear_row(x, weight, weight_scale, bias, amax_upper_bound):
+    x = as_rows(x)
+    y = _linear_out(x, weight)
+    if y.numel():
+        q = _like(x, torch.float8_e4m3fn)
+        xs = x.new_empty(x.shape[:-1], dtype=torch.float32)
+        stream = _stream(x)
+        dq, dxs = _desc(q), _desc(xs)
+        _C.quantize(_desc(x), dq, dxs, "row", 1, 0, False, amax_upper_bound, elementwise_backend(), stream)
+        if bias is not None and not bias.is_contiguous():
+            bias = bias.contiguous()
+        _C.gemm(dq, _desc(as_rows(weight)), dxs, _desc(weight_scale.contiguous()), _desc(y),
+                None if bias is None else _desc(bias), "row", 128, 128, current_backend(), stream)
+    return y
+
+
+def _linear_row_fake(x, weight, weight_scale, bias, amax_upper_bound):
+    return _linear_out(x, weight)
+
+
+_define(
+    "linear_row(Tensor x, Tensor weight, Tensor weight_scale, Tensor? bias, float amax_upper_bound) -> Tensor",
+    _linear_row,
+    _linear_row_fake,
+)
+
 ops = torch.ops.fp8kit
 
 __all__: List[str] = ["ops", "as_rows", "group_scale_buffer"]

@@ -56,6 +56,36 @@ def _block_grid_scales(weight: torch.Tensor, weight_scale: torch.Tensor, bn: int
     return s
 
 
+def _row_scales(weight: torch.Tensor, weight_scale: torch.Tensor) -> torch.Tensor:
+    n = weight.shape[0]
+    if weight_scale.numel() not in (n, 1) or weight_scale.dim() > 2:
+        raise ValueError(f"weight_scale: expected [{n}] or [{n}, 1] row scales (or one per-tensor scale) for "
+                         f"weight {list(weight.shape)}, got shape {list(weight_scale.shape)}")
+    return scales_to_float32(weight_scale)
+
+
+def _needs_grad(X: torch.Tensor, bias: Optional[torch.Tensor]) -> bool:
+    return torch.is_grad_enabled() and (X.requires_grad or (bias is not None and bias.requires_grad))
+
+
+def block_linear(X, weight, weight_scale, bias, block_size, scale_ub) -> torch.Tensor:
+    """FP8BlockQuantLinear, without the autograd machinery when no gradient is needed (inference)."""
+    if _needs_grad(X, bias):
+        return FP8BlockQuantLinear.apply(X, weight, weight_scale, bias, block_size, scale_ub)
+    _check_inputs(X, weight, weight_scale, bias)
+    bn, bk = _c.block_pair(block_size)
+    return ops.linear_block(X, weight, _block_grid_scales(weight, weight_scale, bn, bk), bias, bn, bk,
+                            _c.upper_bound(scale_ub))
+
+
+def row_linear(X, weight, weight_scale, bias, scale_ub) -> torch.Tensor:
+    """FP8RowQuantLinear, without the autograd machinery when no gradient is needed (inference)."""
+    if _needs_grad(X, bias):
+        return FP8RowQuantLinear.apply(X, weight, weight_scale, bias, scale_ub)
+    _check_inputs(X, weight, weight_scale, bias)
+    return ops.linear_row(X, weight, _row_scales(weight, weight_scale), bias, _c.upper_bound(scale_ub))
+
+
 def _bias_grad(dY: torch.Tensor, bias_dtype: torch.dtype) -> torch.Tensor:
     return dY.reshape(-1, dY.shape[-1]).sum(0).to(bias_dtype)
 
@@ -77,8 +107,7 @@ class FP8BlockQuantLinear(torch.autograd.Function):
             block_size = getattr(weight, "block_size", None) or getattr(weight_scale, "block_size", None) or (128, 128)
         bn, bk = _c.block_pair(block_size)
         scale = _block_grid_scales(weight, weight_scale, bn, bk)
-        q, xs = ops.quantize_group(X, bk, False, False, torch.float8_e4m3fn, torch.float32, _c.upper_bound(scale_ub))
-        out = ops.gemm_block(q, weight, xs, scale, bias, bn, bk, X.dtype)
+        out = ops.linear_block(X, weight, scale, bias, bn, bk, _c.upper_bound(scale_ub))
         ctx.save_for_backward(weight, scale)
         ctx.block = (bn, bk)
         ctx.bias_dtype = None if bias is None else bias.dtype
@@ -105,13 +134,8 @@ class FP8RowQuantLinear(torch.autograd.Function):
     @staticmethod
     def forward(ctx, X, weight, weight_scale, bias=None, scale_ub=None):
         _check_inputs(X, weight, weight_scale, bias)
-        n = weight.shape[0]
-        if weight_scale.numel() not in (n, 1) or weight_scale.dim() > 2:
-            raise ValueError(f"weight_scale: expected [{n}] or [{n}, 1] row scales (or one per-tensor scale) for "
-                             f"weight {list(weight.shape)}, got shape {list(weight_scale.shape)}")
-        scale = scales_to_float32(weight_scale)
-        q, xs = ops.quantize_row(X, _c.upper_bound(scale_ub), torch.float8_e4m3fn)
-        out = ops.gemm_row(q, weight, xs, scale, bias, X.dtype)
+        scale = _row_scales(weight, weight_scale)
+        out = ops.linear_row(X, weight, scale, bias, _c.upper_bound(scale_ub))
         ctx.save_for_backward(weight, scale)
         ctx.bias_dtype = None if bias is None else bias.dtype
         return out
@@ -152,9 +176,9 @@ def fp8_linear(
     n, k = weight.shape
     shape = tuple(weight_scale.shape)
     if weight_scale.numel() == 1 or shape == (_cdiv(n, bn), _cdiv(k, bk)):
-        return FP8BlockQuantLinear.apply(X, weight, weight_scale, bias, (bn, bk), scale_ub)
+        return block_linear(X, weight, weight_scale, bias, (bn, bk), scale_ub)
     if shape in ((n,), (n, 1)):
-        return FP8RowQuantLinear.apply(X, weight, weight_scale, bias, scale_ub)
+        return row_linear(X, weight, weight_scale, bias, scale_ub)
     raise ValueError(
         f"weight_scale: shape {list(shape)} fits neither the block grid [{_cdiv(n, bn)}, {_cdiv(k, bk)}] of weight "
         f"{list(weight.shape)} with block_size ({bn}, {bk}), nor row scales [{n}] / [{n}, 1], nor one per-tensor "

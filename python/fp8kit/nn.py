@@ -9,7 +9,7 @@ from torch import nn
 
 from . import _checks as _c
 from .functional import BlockSize, quantize_fp8_per_row, scales_to_float32, weight_dequant, weight_quant
-from .linear import FP8BlockQuantLinear, FP8RowQuantLinear
+from .linear import block_linear, row_linear
 
 __all__ = ["FP8Linear"]
 
@@ -77,9 +77,8 @@ class FP8Linear(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.block_size is None:
-            return FP8RowQuantLinear.apply(x, self.weight, self.weight_scale, self.bias, self.scale_ub)
-        return FP8BlockQuantLinear.apply(x, self.weight, self.weight_scale_inv, self.bias, self.block_size,
-                                         self.scale_ub)
+            return row_linear(x, self.weight, self.weight_scale, self.bias, self.scale_ub)
+        return block_linear(x, self.weight, self.weight_scale_inv, self.bias, self.block_size, self.scale_ub)
 
     def dequantized_weight(self, dtype: torch.dtype = torch.bfloat16) -> torch.Tensor:
         """The weight as a dense ``[out, in]`` tensor of ``dtype``."""

@@ -115,6 +115,8 @@ def test_opcheck_schemas_and_fake_kernels(gen):
         (ops.dequantize, (wq, ws, "block", 128, 128, torch.bfloat16)),
         (ops.gemm_block, (xq, wq, xs, ws, None, 128, 128, torch.bfloat16)),
         (ops.gemm_row, (xq, wq, torch.ones(6), torch.ones(130), torch.zeros(130), torch.float32)),
+        (ops.linear_block, (x.reshape(2, 3, 300), wq, ws, torch.zeros(130), 128, 128, 0.0)),
+        (ops.linear_row, (x, wq, torch.ones(130, 1), None, 10.0)),
     ]
     for op, args in samples:
         # test_schema compares inputs with arithmetic torch lacks for float8 on the CPU: run it where none is

@@ -111,6 +111,19 @@ def test_backward_is_dy_times_dequantized_weight(gen, dtype, kind):
     assert not q.requires_grad and q.grad is None and s.grad is None
 
 
+@pytest.mark.parametrize("kind", ["block", "row"])
+def test_inference_path_equals_the_autograd_path(gen, kind):
+    w = torch.randn(130, 300, generator=gen)
+    q, s = fp8kit.weight_quant(w) if kind == "block" else fp8kit.quantize_fp8_per_row(w)
+    bias = torch.randn(130, generator=gen)
+    X = hostile((2, 5, 300), torch.bfloat16, gen, huge=False)
+    with torch.no_grad():
+        inference = fp8kit.fp8_linear(X, q, s, bias)
+    training = fp8kit.fp8_linear(X.clone().requires_grad_(), q, s, bias)
+    assert training.requires_grad and not inference.requires_grad
+    assert torch.equal(training, inference)
+
+
 def test_backward_without_bias_and_with_frozen_bias(gen):
     q, s = block_weight(gen, 128, 256)
     X = torch.randn(4, 256, generator=gen, requires_grad=True)
