@@ -64,15 +64,18 @@ def _row_scales(weight: torch.Tensor, weight_scale: torch.Tensor) -> torch.Tenso
     return scales_to_float32(weight_scale)
 
 
-def _needs_grad(X: torch.Tensor, bias: Optional[torch.Tensor]) -> bool:
-    return torch.is_grad_enabled() and (X.requires_grad or (bias is not None and bias.requires_grad))
+def _needs_grad(X: torch.Tensor, weight_scale: torch.Tensor, bias: Optional[torch.Tensor]) -> bool:
+    """True when autograd must record the call (any input requiring grad, e.g. transformers' float32
+    weight_scale_inv parameters, which get no gradient but must not reach an op without autograd)."""
+    return torch.is_grad_enabled() and (X.requires_grad or weight_scale.requires_grad
+                                        or (bias is not None and bias.requires_grad))
 
 
 def block_linear(X, weight, weight_scale, bias, block_size, scale_ub) -> torch.Tensor:
     """FP8BlockQuantLinear, without the autograd machinery when no gradient is needed (inference)."""
-    if _needs_grad(X, bias):
-        return FP8BlockQuantLinear.apply(X, weight, weight_scale, bias, block_size, scale_ub)
     _check_inputs(X, weight, weight_scale, bias)
+    if _needs_grad(X, weight_scale, bias):
+        return FP8BlockQuantLinear.apply(X, weight, weight_scale, bias, block_size, scale_ub)
     bn, bk = _c.block_pair(block_size)
     return ops.linear_block(X, weight, _block_grid_scales(weight, weight_scale, bn, bk), bias, bn, bk,
                             _c.upper_bound(scale_ub))
@@ -80,9 +83,9 @@ def block_linear(X, weight, weight_scale, bias, block_size, scale_ub) -> torch.T
 
 def row_linear(X, weight, weight_scale, bias, scale_ub) -> torch.Tensor:
     """FP8RowQuantLinear, without the autograd machinery when no gradient is needed (inference)."""
-    if _needs_grad(X, bias):
-        return FP8RowQuantLinear.apply(X, weight, weight_scale, bias, scale_ub)
     _check_inputs(X, weight, weight_scale, bias)
+    if _needs_grad(X, weight_scale, bias):
+        return FP8RowQuantLinear.apply(X, weight, weight_scale, bias, scale_ub)
     return ops.linear_row(X, weight, _row_scales(weight, weight_scale), bias, _c.upper_bound(scale_ub))
 
 

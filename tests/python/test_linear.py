@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import pytest
 
 torch = pytest.importorskip("torch")
@@ -122,6 +124,18 @@ def test_inference_path_equals_the_autograd_path(gen, kind):
     training = fp8kit.fp8_linear(X.clone().requires_grad_(), q, s, bias)
     assert training.requires_grad and not inference.requires_grad
     assert torch.equal(training, inference)
+
+
+def test_scale_parameters_that_require_grad_get_none(gen):
+    """transformers registers float32 weight_scale_inv as a Parameter requiring grad."""
+    q, s = block_weight(gen, 128, 256)
+    scale = torch.nn.Parameter(s)
+    X = torch.randn(3, 256, generator=gen)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        Y = fp8kit.fp8_linear(X, q, scale)
+        Y.sum().backward()
+    assert scale.grad is None
 
 
 def test_backward_without_bias_and_with_frozen_bias(gen):
