@@ -164,3 +164,21 @@ def test_quantization_outputs_do_not_require_grad(gen):
     x = torch.randn(2, 256, generator=gen, requires_grad=True)
     for q, s in (fp8kit.act_quant(x), fp8kit.quantize_fp8_per_row(x), fp8kit.quantize_fp8_per_tensor(x)):
         assert not q.requires_grad and not s.requires_grad
+
+
+def test_use_backend_reaches_the_torch_ops(gen):
+    x = hostile((5, 300), torch.bfloat16, gen, huge=False)
+    wq, ws = fp8kit.weight_quant(torch.randn(64, 300, generator=gen))
+    q, s = fp8kit.act_quant(x)
+    with fp8kit.use_backend("cpu_reference"):
+        rq, rs = fp8kit.act_quant(x)
+        reference_out = fp8kit.w8a8_block_fp8_matmul(q, wq, s, ws)
+    assert_same_bits(q, rq)
+    assert_same_bits(s, rs)
+    assert torch.equal(reference_out, fp8kit.w8a8_block_fp8_matmul(q, wq, s, ws))
+    with fp8kit.use_backend("cuda"), pytest.raises(ValueError, match="backend cuda cannot run on CPU tensors"):
+        fp8kit.act_quant(x)
+    with fp8kit.use_backend("cuda_sm90"):
+        fp8kit.act_quant(x)  # quantization keeps its automatic choice under a GEMM-only backend
+        with pytest.raises(ValueError, match="cuda_sm90 cannot run on CPU tensors"):
+            fp8kit.fp8_linear(x, wq, ws)
