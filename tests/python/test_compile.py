@@ -8,7 +8,6 @@ import pytest
 torch = pytest.importorskip("torch")
 
 import fp8kit  # noqa: E402
-from fp8kit._ops import ops  # noqa: E402
 from helpers import assert_same_bits, hostile  # noqa: E402
 
 
@@ -79,6 +78,33 @@ def test_fp8_linear_forward_and_backward_under_inductor(gen):
     assert torch.allclose(x.grad, gx, rtol=1e-2, atol=1e-2) and torch.allclose(bias.grad, gb, rtol=1e-3, atol=1e-3)
 
 
+def test_direct_calls_only_for_plain_eager_tensors(gen):
+    """Meta tensors, fake tensors and dispatch modes take the dispatcher path (fake kernels, mode hooks)."""
+    q, s = fp8kit.act_quant(torch.empty(4, 300, device="meta"), column_major_scales=True)
+    assert q.device.type == "meta" and s.shape == (4, 3) and s.stride() == (1, 4)
+    from torch._subclasses.fake_tensor import FakeTensorMode
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    with FakeTensorMode() as mode:
+        y = fp8kit.fp8_linear(mode.from_tensor(torch.randn(2, 300)), *fp8kit.weight_quant(torch.randn(64, 300)))
+    assert y.shape == (2, 64)
+
+    class Recorder(TorchDispatchMode):
+        def __init__(self):
+            super().__init__()
+            self.seen = []
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            self.seen.append(str(func))
+            return func(*args, **(kwargs or {}))
+
+    x = torch.randn(3, 300, generator=gen)
+    with Recorder() as recorder:
+        q, s = fp8kit.act_quant(x)
+    assert "fp8kit.quantize_group.default" in recorder.seen
+    assert_same_bits(q, fp8kit.act_quant(x)[0])
+
+
 def test_dynamic_shapes(gen):
     f = compiled(lambda x: fp8kit.act_quant(x, column_major_scales=True), dynamic=True)
     for m in (3, 17, 64):
@@ -106,6 +132,7 @@ def test_opcheck_schemas_and_fake_kernels(gen):
     x = torch.randn(6, 300, generator=gen)
     xq, xs = fp8kit.act_quant(x)
     wq, ws = fp8kit.weight_quant(torch.randn(130, 300, generator=gen))
+    ops = torch.ops.fp8kit
     samples = [
         (ops.quantize_group, (x, 128, False, True, torch.float8_e4m3fn, torch.float32, 0.0)),
         (ops.quantize_row, (x, 0.0, torch.float8_e5m2)),
