@@ -12,9 +12,10 @@ namespace nb = nanobind;
 namespace fp8kit::python {
 namespace {
 
-using nb::dlpack::dtype_code;
-
-// DLPack device types (dlpack.h): the ones whose memory fp8kit can address.
+// DLPack type codes and device types (dlpack.h, DLPack 1.1), spelled out here so that the module
+// builds with nanobind releases that predate the float8 codes in their enum.
+constexpr uint8_t kDLFloat = 2, kDLBfloat = 4, kDLFloat8_e4m3fn = 10, kDLFloat8_e5m2 = 12,
+                  kDLFloat8_e8m0fnu = 14;
 constexpr int kDLCPU = 1, kDLCUDA = 2, kDLCUDAHost = 3, kDLCUDAManaged = 13;
 
 [[noreturn]] void type_error(const std::string& message) { throw nb::type_error(message.c_str()); }
@@ -37,15 +38,15 @@ Device device_of(int device_type, int device_id, const char* name) {
 /// The fp8kit element type of a DLPack dtype, or nullopt.
 std::optional<DType> dtype_of(nb::dlpack::dtype t) {
   if (t.lanes != 1) return std::nullopt;
-  switch (static_cast<dtype_code>(t.code)) {
-    case dtype_code::Float:
+  switch (t.code) {
+    case kDLFloat:
       if (t.bits == 32) return DType::f32;
       if (t.bits == 16) return DType::f16;
       return std::nullopt;
-    case dtype_code::Bfloat: return t.bits == 16 ? std::optional(DType::bf16) : std::nullopt;
-    case dtype_code::Float8_E4M3FN: return DType::e4m3fn;
-    case dtype_code::Float8_E5M2: return DType::e5m2;
-    case dtype_code::Float8_E8M0FNU: return DType::ue8m0;
+    case kDLBfloat: return t.bits == 16 ? std::optional(DType::bf16) : std::nullopt;
+    case kDLFloat8_e4m3fn: return DType::e4m3fn;
+    case kDLFloat8_e5m2: return DType::e5m2;
+    case kDLFloat8_e8m0fnu: return DType::ue8m0;
     default: return std::nullopt;
   }
 }

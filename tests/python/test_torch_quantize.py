@@ -182,3 +182,22 @@ def test_use_backend_reaches_the_torch_ops(gen):
         fp8kit.act_quant(x)  # quantization keeps its automatic choice under a GEMM-only backend
         with pytest.raises(ValueError, match="cuda_sm90 cannot run on CPU tensors"):
             fp8kit.fp8_linear(x, wq, ws)
+
+
+def test_compiled_module_takes_torch_tensors_through_dlpack(gen):
+    """torch exports bfloat16 (kDLBfloat) and float8 (codes 10, 12, 14) through DLPack: no descriptors needed."""
+    from fp8kit._native import _C
+
+    x = hostile((3, 300), torch.bfloat16, gen)
+    q = torch.empty(3, 300, dtype=torch.float8_e4m3fn)
+    s = torch.empty(3, 3, dtype=torch.float8_e8m0fnu)
+    _C.quantize(x, q, s, "group", 1, 128, True)
+    rq, rs = R.act_quant(x, scale_format="ue8m0")
+    assert_same_bits(q, rq)
+    assert torch.equal(s.view(torch.uint8), R.encode_ue8m0(rs))
+    y = torch.empty(3, 300, dtype=torch.bfloat16)
+    _C.dequantize(q, s, y, "group", 1, 128)
+    assert_same_bits(y, R.dequantize_tiles(rq, rs, 1, 128, torch.bfloat16))
+    q5 = torch.empty(3, 300, dtype=torch.float8_e5m2)
+    _C.quantize(x, q5, torch.empty(3), "row")
+    assert_same_bits(q5, R.quantize_fp8_per_row(x, fp8_dtype=torch.float8_e5m2)[0])
