@@ -35,6 +35,7 @@ _SCALE_CODE = dict(_CODE)
 _SCALE_CODE[torch.uint8] = _C.DTYPE_CODES["ue8m0"]
 
 _CPU, _CUDA = 1, 2  # DLPack device types
+_E4M3, _F32 = _CODE[torch.float8_e4m3fn], _CODE[torch.float32]
 
 try:
     _raw_stream = torch._C._cuda_getCurrentRawStream  # what inductor uses: no Stream object per call
@@ -88,8 +89,16 @@ def as_rows(t: torch.Tensor) -> torch.Tensor:
 
 
 def _like(t: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
-    """A new contiguous tensor of t's shape and device."""
-    return torch.empty_like(t, dtype=dtype, memory_format=torch.contiguous_format)
+    """A new tensor of t's shape and device, contiguous (as_rows(t) is contiguous or not dense)."""
+    return torch.empty_like(t, dtype=dtype)
+
+
+def _empty(dims, dtype: torch.dtype, like: torch.Tensor) -> torch.Tensor:
+    """A new contiguous tensor on like's device. (Sizes passed as separate ints: torch parses them about
+    twice as fast as a tuple, which matters at decode sizes.)"""
+    if dims:
+        return torch.empty(*dims, dtype=dtype, device=like.device)
+    return torch.empty((), dtype=dtype, device=like.device)
 
 
 def _cdiv(a, b):
@@ -101,7 +110,7 @@ def group_scale_buffer(
 ) -> torch.Tensor:
     """Scales [*lead, groups]; column_major: an M-major view of a [groups, ceil(M/4)*4] buffer (TMA-aligned)."""
     if not column_major:
-        return like.new_empty((*lead, groups), dtype=dtype)
+        return _empty((*lead, groups), dtype, like)
     rows = 1
     for n in lead:
         rows = rows * n
@@ -137,20 +146,23 @@ _functorch_active = getattr(torch._C, "_are_functorch_transforms_active", None)
 _DIRECT = None not in (_dispatch_modes, _function_modes, _functorch_active)
 
 
-def _direct(args) -> bool:
+def _direct(args, tensor_positions) -> bool:
     if not _DIRECT or torch.compiler.is_compiling() or _dispatch_modes() or _function_modes() or _functorch_active():
         return False
-    for a in args:
-        if isinstance(a, torch.Tensor) and (type(a) not in _PLAIN_TYPES or a.is_meta):
+    for i in tensor_positions:
+        a = args[i]
+        if a is not None and (type(a) not in _PLAIN_TYPES or a.is_meta):
             return False
     return True
 
 
 def _entry(name: str):
     impl, op = _IMPLS[name], getattr(torch.ops.fp8kit, name)
+    tensor_positions = tuple(i for i, arg in enumerate(op.default._schema.arguments)
+                             if str(arg.type) in ("Tensor", "Optional[Tensor]"))
 
     def call(*args):
-        return impl(*args) if _direct(args) else op(*args)
+        return impl(*args) if _direct(args, tensor_positions) else op(*args)
 
     call.__name__ = call.__qualname__ = name
     call.__doc__ = f"torch.ops.fp8kit.{name}, called directly for plain eager tensors."
@@ -188,7 +200,7 @@ _define(
 
 
 def _quantize_row_out(x, fp8_dtype):
-    return _like(x, fp8_dtype), x.new_empty(x.shape[:-1], dtype=torch.float32)
+    return _like(x, fp8_dtype), _empty(x.shape[:-1], torch.float32, x)
 
 
 def _quantize_row(x, amax_upper_bound, fp8_dtype):
@@ -214,7 +226,7 @@ _define(
 
 
 def _quantize_tensor_out(x, fp8_dtype):
-    return _like(x, fp8_dtype), x.new_empty((), dtype=torch.float32)
+    return _like(x, fp8_dtype), _empty((), torch.float32, x)
 
 
 def _quantize_tensor(x, amax_upper_bound, fp8_dtype):
@@ -241,7 +253,7 @@ _define(
 
 def _quantize_block_out(w, block_rows, block_cols, fp8_dtype, scale_dtype):
     grid = (_cdiv(w.shape[0], block_rows), _cdiv(w.shape[1], block_cols))
-    return _like(w, fp8_dtype), w.new_empty(grid, dtype=scale_dtype)
+    return _like(w, fp8_dtype), _empty(grid, scale_dtype, w)
 
 
 def _quantize_block(w, block_rows, block_cols, pow2, fp8_dtype, scale_dtype):
@@ -267,7 +279,7 @@ _define(
 
 def _silu_mul_quantize_out(gate_up, group_size, column_major, scale_dtype):
     inter = gate_up.shape[-1] // 2
-    q = gate_up.new_empty((*gate_up.shape[:-1], inter), dtype=torch.float8_e4m3fn)
+    q = _empty((*gate_up.shape[:-1], inter), torch.float8_e4m3fn, gate_up)
     s = group_scale_buffer(gate_up.shape[:-1], _cdiv(inter, group_size), scale_dtype, column_major, gate_up)
     return q, s
 
@@ -320,7 +332,7 @@ _define(
 
 
 def _gemm_out(a, b, out_dtype):
-    return a.new_empty((*a.shape[:-1], b.shape[0]), dtype=out_dtype)
+    return _empty((*a.shape[:-1], b.shape[0]), out_dtype, a)
 
 
 def _gemm(a, b, a_scales, b_scales, bias, scaling, block_n, block_k, out_dtype):
@@ -372,22 +384,55 @@ _define(
 
 
 def _linear_out(x, weight):
-    return x.new_empty((*x.shape[:-1], weight.shape[0]), dtype=x.dtype)
+    if x.dim() == 2:
+        return torch.empty(x.shape[0], weight.shape[0], dtype=x.dtype, device=x.device)
+    return _empty((*x.shape[:-1], weight.shape[0]), x.dtype, x)
+
+
+def _contiguous_strides(shape) -> tuple:
+    strides, step = [], 1
+    for n in reversed(shape):
+        strides.append(step)
+        step *= n
+    return tuple(reversed(strides))
+
+
+def _activation_scratch(x, y, groups: int):
+    """The fused linear ops' temporaries in one byte buffer: the quantized activations q (x's shape,
+    e4m3fn) and their fp32 scales (x's leading dims + [groups]; groups = 0: per-row scales, x's leading
+    dims), 16-byte aligned, with their raw descriptors. One allocation and no tensor views: these are the
+    costs that matter at decode sizes. The caller keeps the buffer alive until its launches are enqueued
+    (stream-ordered reuse after that)."""
+    shape = tuple(x.shape)
+    if len(shape) == 2:  # the common case, without the generic stride computation
+        m, k = shape
+        q_strides = (k, 1)
+        lead, s_strides = ((m, groups), (groups, 1)) if groups else ((m,), (1,))
+    else:
+        q_strides = _contiguous_strides(shape)
+        lead = shape[:-1] + ((groups,) if groups else ())
+        s_strides = _contiguous_strides(lead)
+    q_bytes = (x.numel() + 15) // 16 * 16
+    buf = torch.empty(q_bytes + 4 * (y.numel() // y.shape[-1]) * max(groups, 1), dtype=torch.uint8,
+                      device=x.device)
+    ptr = buf.data_ptr()
+    index = x.get_device()
+    kind, ordinal = (_CUDA, index) if index >= 0 else (_CPU, 0)
+    return buf, (ptr, _E4M3, shape, q_strides, kind, ordinal), (ptr + q_bytes, _F32, lead, s_strides, kind, ordinal)
 
 
 def _linear_block(x, weight, weight_scale, bias, block_n, block_k, amax_upper_bound):
     x = as_rows(x)
     y = _linear_out(x, weight)
     if y.numel():
-        q = _like(x, torch.float8_e4m3fn)
-        xs = x.new_empty((*x.shape[:-1], _cdiv(x.shape[-1], block_k)), dtype=torch.float32)
+        scratch, dq, dxs = _activation_scratch(x, y, _cdiv(x.shape[-1], block_k))
         stream = _stream(x)
-        dq, dxs = _desc(q), _desc(xs)
         _C.quantize(_desc(x), dq, dxs, "group", 1, block_k, False, amax_upper_bound, elementwise_backend(), stream)
         if bias is not None and not bias.is_contiguous():
             bias = bias.contiguous()
         _C.gemm(dq, _desc(as_rows(weight)), dxs, _desc(weight_scale), _desc(y), None if bias is None else _desc(bias),
                 "block", block_n, block_k, current_backend(), stream)
+        del scratch
     return y
 
 
@@ -407,15 +452,14 @@ def _linear_row(x, weight, weight_scale, bias, amax_upper_bound):
     x = as_rows(x)
     y = _linear_out(x, weight)
     if y.numel():
-        q = _like(x, torch.float8_e4m3fn)
-        xs = x.new_empty(x.shape[:-1], dtype=torch.float32)
+        scratch, dq, dxs = _activation_scratch(x, y, 0)
         stream = _stream(x)
-        dq, dxs = _desc(q), _desc(xs)
         _C.quantize(_desc(x), dq, dxs, "row", 1, 0, False, amax_upper_bound, elementwise_backend(), stream)
         if bias is not None and not bias.is_contiguous():
             bias = bias.contiguous()
         _C.gemm(dq, _desc(as_rows(weight)), dxs, _desc(weight_scale.contiguous()), _desc(y),
                 None if bias is None else _desc(bias), "row", 128, 128, current_backend(), stream)
+        del scratch
     return y
 
 

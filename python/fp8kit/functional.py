@@ -228,16 +228,40 @@ def weight_dequant_block(
 # --- GEMM -------------------------------------------------------------------------------------------
 
 
-def _gemm_operands(A: torch.Tensor, B: torch.Tensor) -> Tuple[int, int, int]:
-    A, B = _c.tensor(A, "A"), _c.tensor(B, "B")
+def _gemm_checks(A, B, As, Bs, bias) -> None:
+    """TypeError / ValueError for operands that are not tensors of the GEMM's dtypes, on one device, with
+    A [..., K], B [N, K] and bias [N]; scale shapes are checked by each GEMM. One expression on the hot
+    path; _explain_gemm names the first bad argument."""
+    T = torch.Tensor
+    if (isinstance(A, T) and isinstance(B, T) and isinstance(As, T) and isinstance(Bs, T)
+            and A.dtype in _c.FP8 and B.dtype in _c.FP8 and As.dtype in _SCALE_DTYPES and Bs.dtype in _SCALE_DTYPES
+            and A.dim() >= 1 and B.dim() == 2 and A.shape[-1] == B.shape[1]
+            and A.device == B.device and A.device == As.device and A.device == Bs.device
+            and (bias is None or (isinstance(bias, T) and bias.dtype in _c.HIGH_PRECISION and bias.dim() == 1
+                                  and bias.shape[0] == B.shape[0] and bias.device == A.device))):
+        return
+    _explain_gemm(A, B, As, Bs, bias)
+
+
+def _explain_gemm(A, B, As, Bs, bias) -> None:
+    A, B, As, Bs = _c.tensor(A, "A"), _c.tensor(B, "B"), _c.tensor(As, "As"), _c.tensor(Bs, "Bs")
     _c.dtype_in(A, "A", _c.FP8)
     _c.dtype_in(B, "B", _c.FP8)
+    _c.dtype_in(As, "As", _SCALE_DTYPES)
+    _c.dtype_in(Bs, "Bs", _SCALE_DTYPES)
     _c.min_dim(A, "A", 1)
     _c.exact_dim(B, "B", 2)
     if A.shape[-1] != B.shape[1]:
         raise ValueError(f"A and B: A is [..., K] with K={A.shape[-1]} but B is [N, K] with K={B.shape[1]} "
                          f"(A {list(A.shape)}, B {list(B.shape)})")
-    return _rows(A), B.shape[0], B.shape[1]
+    named = [("A", A), ("B", B), ("As", As), ("Bs", Bs)]
+    if bias is not None:
+        bias = _c.tensor(bias, "bias")
+        _c.dtype_in(bias, "bias", _c.HIGH_PRECISION)
+        if bias.dim() != 1 or bias.shape[0] != B.shape[0]:
+            raise ValueError(f"bias: expected shape [{B.shape[0]}], got {list(bias.shape)}")
+        named.append(("bias", bias))
+    _c.same_device(*named)
 
 
 def _rows(A: torch.Tensor) -> int:
@@ -245,16 +269,6 @@ def _rows(A: torch.Tensor) -> int:
     for n in A.shape[:-1]:
         m *= n
     return m
-
-
-def _bias(bias: Optional[torch.Tensor], n: int) -> Optional[torch.Tensor]:
-    if bias is None:
-        return None
-    bias = _c.tensor(bias, "bias")
-    _c.dtype_in(bias, "bias", _c.HIGH_PRECISION)
-    if bias.numel() != n or bias.dim() != 1:
-        raise ValueError(f"bias: expected shape [{n}], got {list(bias.shape)}")
-    return bias
 
 
 def w8a8_block_fp8_matmul(
@@ -275,10 +289,8 @@ def w8a8_block_fp8_matmul(
     float or UE8M0 dtype are widened to float32. fp32 accumulation, scales applied per bk-wide K block;
     K and N need not be multiples of the block. Returns ``[..., N]`` in ``output_dtype``.
     """
-    m, n, k = _gemm_operands(A, B)
-    As, Bs = _c.tensor(As, "As"), _c.tensor(Bs, "Bs")
-    _c.dtype_in(As, "As", _SCALE_DTYPES)
-    _c.dtype_in(Bs, "Bs", _SCALE_DTYPES)
+    _gemm_checks(A, B, As, Bs, bias)
+    m, (n, k) = _rows(A), B.shape
     bn, bk = _c.block_pair((128, 128) if block_size is None else block_size)
     gk = _cdiv(k, bk)
     if tuple(As.shape) != (*A.shape[:-1], gk) and tuple(As.shape) != (m, gk):
@@ -287,9 +299,6 @@ def w8a8_block_fp8_matmul(
     if tuple(Bs.shape) != (_cdiv(n, bn), gk):
         raise ValueError(f"Bs: expected the block grid [{_cdiv(n, bn)}, {gk}] of B {list(B.shape)} with block_size "
                          f"({bn}, {bk}), got {list(Bs.shape)}")
-    bias = _bias(bias, n)
-    named = [("A", A), ("B", B), ("As", As), ("Bs", Bs)] + ([("bias", bias)] if bias is not None else [])
-    _c.same_device(*named)
     return ops.gemm_block(A, B, scales_to_float32(As), scales_to_float32(Bs), bias, bn, bk,
                           _c.out_dtype(output_dtype, "output_dtype"))
 
@@ -305,18 +314,13 @@ def fp8_rowwise_matmul(
     """C = (A * As)(B * Bs)^T (+ bias) with one scale per row of A (token) and of B (output channel):
     FBGEMM's ``f8f8bf16_rowwise``. As holds M values (A's leading dims, optionally + [1]) and Bs N values
     ([N] or [N, 1]); a one-element scale is per-tensor. fp32 accumulation; bias added once, in fp32."""
-    m, n, _ = _gemm_operands(A, B)
-    As, Bs = _c.tensor(As, "As"), _c.tensor(Bs, "Bs")
-    _c.dtype_in(As, "As", _SCALE_DTYPES)
-    _c.dtype_in(Bs, "Bs", _SCALE_DTYPES)
+    _gemm_checks(A, B, As, Bs, bias)
+    m, n = _rows(A), B.shape[0]
     if As.numel() not in (m, 1):
         raise ValueError(f"As: expected {m} row scales (A's leading dims {list(A.shape[:-1])}) or one per-tensor "
                          f"scale, got shape {list(As.shape)}")
     if Bs.numel() not in (n, 1):
         raise ValueError(f"Bs: expected {n} row scales ([N] or [N, 1]) or one per-tensor scale, got shape "
                          f"{list(Bs.shape)}")
-    bias = _bias(bias, n)
-    named = [("A", A), ("B", B), ("As", As), ("Bs", Bs)] + ([("bias", bias)] if bias is not None else [])
-    _c.same_device(*named)
     return ops.gemm_row(A, B, scales_to_float32(As), scales_to_float32(Bs), bias,
                         _c.out_dtype(output_dtype, "output_dtype"))

@@ -24,6 +24,20 @@ def _cdiv(a: int, b: int) -> int:
 
 
 def _check_inputs(X, weight, weight_scale, bias) -> None:
+    """Raises TypeError / ValueError naming the first bad argument. The fast test below covers exactly what
+    _explain_inputs checks, so that well-formed calls (the hot path) cost one expression."""
+    T = torch.Tensor
+    if (isinstance(X, T) and isinstance(weight, T) and isinstance(weight_scale, T)
+            and X.dtype in _c.HIGH_PRECISION and weight.dtype in _c.FP8 and weight_scale.dtype in _SCALE_DTYPES
+            and weight.dim() == 2 and X.dim() >= 1 and X.shape[-1] == weight.shape[1]
+            and X.device == weight.device and X.device == weight_scale.device
+            and (bias is None or (isinstance(bias, T) and bias.dtype in _c.HIGH_PRECISION and bias.dim() == 1
+                                  and bias.shape[0] == weight.shape[0] and bias.device == X.device))):
+        return
+    _explain_inputs(X, weight, weight_scale, bias)
+
+
+def _explain_inputs(X, weight, weight_scale, bias) -> None:
     X, weight, weight_scale = _c.tensor(X, "X"), _c.tensor(weight, "weight"), _c.tensor(weight_scale, "weight_scale")
     _c.dtype_in(X, "X", _c.HIGH_PRECISION)
     _c.dtype_in(weight, "weight", _c.FP8)
@@ -71,22 +85,36 @@ def _needs_grad(X: torch.Tensor, weight_scale: torch.Tensor, bias: Optional[torc
                                         or (bias is not None and bias.requires_grad))
 
 
+def _block_path(X, weight, weight_scale, bias, bn: int, bk: int, scale_ub, grid_checked: bool = False):
+    """Checked inputs, block (or per-tensor) scales: the autograd function when a gradient is needed,
+    else the fused op alone (inference: no autograd machinery)."""
+    if _needs_grad(X, weight_scale, bias):
+        return FP8BlockQuantLinear.apply(X, weight, weight_scale, bias, (bn, bk), scale_ub)
+    if grid_checked and weight_scale.dtype == torch.float32 and weight_scale.numel() != 1:
+        scale = weight_scale
+    else:
+        scale = _block_grid_scales(weight, weight_scale, bn, bk)
+    return ops.linear_block(X, weight, scale, bias, bn, bk, 0.0 if scale_ub is None else _c.upper_bound(scale_ub))
+
+
+def _row_path(X, weight, weight_scale, bias, scale_ub) -> torch.Tensor:
+    if _needs_grad(X, weight_scale, bias):
+        return FP8RowQuantLinear.apply(X, weight, weight_scale, bias, scale_ub)
+    return ops.linear_row(X, weight, _row_scales(weight, weight_scale), bias,
+                          0.0 if scale_ub is None else _c.upper_bound(scale_ub))
+
+
 def block_linear(X, weight, weight_scale, bias, block_size, scale_ub) -> torch.Tensor:
     """FP8BlockQuantLinear, without the autograd machinery when no gradient is needed (inference)."""
     _check_inputs(X, weight, weight_scale, bias)
-    if _needs_grad(X, weight_scale, bias):
-        return FP8BlockQuantLinear.apply(X, weight, weight_scale, bias, block_size, scale_ub)
     bn, bk = _c.block_pair(block_size)
-    return ops.linear_block(X, weight, _block_grid_scales(weight, weight_scale, bn, bk), bias, bn, bk,
-                            _c.upper_bound(scale_ub))
+    return _block_path(X, weight, weight_scale, bias, bn, bk, scale_ub)
 
 
 def row_linear(X, weight, weight_scale, bias, scale_ub) -> torch.Tensor:
     """FP8RowQuantLinear, without the autograd machinery when no gradient is needed (inference)."""
     _check_inputs(X, weight, weight_scale, bias)
-    if _needs_grad(X, weight_scale, bias):
-        return FP8RowQuantLinear.apply(X, weight, weight_scale, bias, scale_ub)
-    return ops.linear_row(X, weight, _row_scales(weight, weight_scale), bias, _c.upper_bound(scale_ub))
+    return _row_path(X, weight, weight_scale, bias, scale_ub)
 
 
 def _bias_grad(dY: torch.Tensor, bias_dtype: torch.dtype) -> torch.Tensor:
@@ -173,15 +201,14 @@ def fp8_linear(
 
     The bias is applied exactly once on every path; autograd gives grad_X (and the bias gradient).
     """
-    X, weight, weight_scale = _c.tensor(X, "X"), _c.tensor(weight, "weight"), _c.tensor(weight_scale, "weight_scale")
-    _c.exact_dim(weight, "weight", 2)
-    bn, bk = _c.block_pair((128, 128) if block_size is None else block_size)
+    _check_inputs(X, weight, weight_scale, bias)
+    bn, bk = (128, 128) if block_size is None else _c.block_pair(block_size)
     n, k = weight.shape
     shape = tuple(weight_scale.shape)
     if weight_scale.numel() == 1 or shape == (_cdiv(n, bn), _cdiv(k, bk)):
-        return block_linear(X, weight, weight_scale, bias, (bn, bk), scale_ub)
-    if shape in ((n,), (n, 1)):
-        return row_linear(X, weight, weight_scale, bias, scale_ub)
+        return _block_path(X, weight, weight_scale, bias, bn, bk, scale_ub, grid_checked=True)
+    if shape == (n,) or shape == (n, 1):
+        return _row_path(X, weight, weight_scale, bias, scale_ub)
     raise ValueError(
         f"weight_scale: shape {list(shape)} fits neither the block grid [{_cdiv(n, bn)}, {_cdiv(k, bk)}] of weight "
         f"{list(weight.shape)} with block_size ({bn}, {bk}), nor row scales [{n}] / [{n}, 1], nor one per-tensor "
