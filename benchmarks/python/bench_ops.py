@@ -192,7 +192,7 @@ def native_stubbed():
         yield
 
 
-def bench_overhead(dev, quick, results):
+def bench_overhead(dev, results):
     """Per-call cost of the Python layer for decode-sized inputs (M = 1)."""
     k, n = 7168, (256 if dev.type == "cpu" else 7168)
     x = torch.randn(1, k, device=dev, dtype=torch.bfloat16)
@@ -208,21 +208,23 @@ def bench_overhead(dev, quick, results):
          lambda: fp8kit._C.gemm(d["xq"], d["wq"], d["xs"], d["ws"], d["y"], None, "block", 128, 128, "auto", stream)),
         ("fp8_linear (act_quant + GEMM)", lambda: fp8kit.fp8_linear(x, wq, ws), None),
     ]
-    iters = 200 if quick else 2000
     print(f"\nPython-side overhead per call, decode-sized (x [1, {k}] bf16, weight [{n}, {k}]) on {dev}:")
     for name, public, native in cases:
         def loop(fn):
-            for _ in range(20):
+            for _ in range(5):
                 fn()
-            if dev.type == "cuda":
-                torch.cuda.synchronize()
+            sync = torch.cuda.synchronize if dev.type == "cuda" else (lambda: None)
+            sync()
+            t0 = time.perf_counter()
+            fn()
+            sync()
+            iters = max(10, min(5000, int(0.05 / max(time.perf_counter() - t0, 1e-7))))
             best = float("inf")
             for _ in range(7):
                 t0 = time.perf_counter()
                 for _ in range(iters):
                     fn()
-                if dev.type == "cuda":
-                    torch.cuda.synchronize()
+                sync()
                 best = min(best, (time.perf_counter() - t0) * 1e6 / iters)
             return best
 
@@ -267,7 +269,7 @@ def main(argv=None) -> int:
     if "gemm" in sections:
         bench_gemm(dev, run, quick, results)
     if "overhead" in sections:
-        bench_overhead(dev, quick, results)
+        bench_overhead(dev, results)
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"device": name, "torch": torch.__version__, "results": results}, f, indent=1)
