@@ -112,6 +112,8 @@ def scaled_mm_block(A, B, As, Bs, out_dtype):
     """torch._scaled_mm with (1x128, 128x128) block scales; None and the reason where unsupported."""
     if not hasattr(torch, "_scaled_mm"):
         return None, "torch has no _scaled_mm"
+    if A.device.type != "cuda":
+        return None, "CUDA only"
     errors = []
     layouts = [
         ("As M-major, Bs^T", lambda: As.t().contiguous().t(), lambda: Bs.t()),
@@ -166,6 +168,8 @@ def bench_gemm(dev, run, quick, results):
     ref = lambda: R.fp8_rowwise_matmul(A, B, As, Bs, compute_dtype=torch.bfloat16)  # noqa: E731
     contenders = [("torch-ref(dequant+bf16 mm)", run(ref), rel(ref(), ours))]
     try:
+        if dev.type != "cuda":
+            raise RuntimeError("CUDA only")
         a_s, b_s = As.reshape(m, 1).contiguous(), Bs.reshape(1, n).contiguous()
         sm = lambda: torch._scaled_mm(A, B.t(), a_s, b_s, out_dtype=torch.bfloat16)  # noqa: E731
         contenders.append(("_scaled_mm rowwise", run(sm), rel(sm(), ours)))
