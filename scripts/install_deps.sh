@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Installs the system packages fp8kit builds and tests with (Debian/Ubuntu). The CUDA toolkit is optional:
 # with nvcc on PATH the CUDA backends are built too. Safe to re-run: installs only what is missing.
+# Python (FP8KIT_PYTHON=0 skips it): nanobind and scikit-build-core (to build fp8kit._C), numpy, ml_dtypes,
+# pytest, and torch for the torch layer's tests (FP8KIT_TORCH, default torch==2.11.0: the CUDA wheel with
+# its CUDA libraries, about a minute from PyPI; FP8KIT_TORCH=none skips it and the torch tests skip).
 set -euo pipefail
 
 packages=(cmake ninja-build g++ libgtest-dev libbenchmark-dev nlohmann-json3-dev)
@@ -17,4 +20,22 @@ if ((${#missing[@]})); then
 fi
 if ! command -v nvcc >/dev/null 2>&1 && [[ -x /usr/local/cuda/bin/nvcc ]]; then
   echo "note: nvcc is at /usr/local/cuda/bin; the build adds it to PATH"
+fi
+
+# --- Python ---------------------------------------------------------------------------------------
+if [[ "${FP8KIT_PYTHON:-1}" != "0" ]]; then
+  python=${PYTHON:-python3}
+  want=()
+  for spec in "nanobind>=2.10.1:nanobind" "scikit-build-core>=0.10:scikit_build_core" "numpy:numpy" \
+              "ml_dtypes:ml_dtypes" "pytest:pytest"; do
+    "$python" -c "import ${spec#*:}" 2>/dev/null || want+=("${spec%%:*}")
+  done
+  torch_spec=${FP8KIT_TORCH:-torch==2.11.0}
+  if [[ "$torch_spec" != "none" ]] && ! "$python" -c "import torch" 2>/dev/null; then
+    want+=("$torch_spec")
+  fi
+  if ((${#want[@]})); then
+    echo "pip installing: ${want[*]}"
+    "$python" -m pip install -q --disable-pip-version-check --root-user-action=ignore "${want[@]}"
+  fi
 fi
