@@ -8,6 +8,7 @@
 #   bash scripts/gpu_check.sh all       both (default)
 #   bash scripts/gpu_check.sh sanitize  GPU tests under compute-sanitizer (memcheck racecheck initcheck synccheck)
 #   bash scripts/gpu_check.sh ptx80     quantization tests from a compute_80 PTX-only build (driver JIT)
+#   bash scripts/gpu_check.sh python    pip install . with CUDA, the pytest suite on the GPU, bench_ops.py
 #
 # Needs .deps/ (scripts/stage_gpu_deps.sh, carried to the machine) where GoogleTest is not installed.
 # Builds with /usr/bin/g++ (the machine's default CXX links libstdc++ statically, which breaks beside torch).
@@ -48,7 +49,8 @@ case "$mode" in
   tests | all | bench | sanitize)
     build build-gpu 90a-real fp8kit_cuda_tests fp8kit_cli fp8kit_bench_quantize fp8kit_bench_gemm ;;
   ptx80) build build-gpu-ptx80 80-virtual fp8kit_cuda_tests ;;
-  *) echo "usage: $0 [tests|bench|all|sanitize|ptx80]" >&2; exit 2 ;;
+  python) ;;
+  *) echo "usage: $0 [tests|bench|all|sanitize|ptx80|python]" >&2; exit 2 ;;
 esac
 
 if [[ $mode == tests || $mode == all ]]; then
@@ -84,6 +86,11 @@ if [[ $mode == sanitize ]]; then
       --gtest_filter="${SANITIZE_FILTER:--QuantizeCuda.OffsetsBeyond32Bits:*DeepSeekShapes*}"
     tail -4 "$logs/sanitize_$tool.txt"
   done
+fi
+if [[ $mode == python ]]; then
+  OUT=$logs run "Python package on the GPU (build, pytest, bench_ops)" python_gpu.txt \
+    bash benchmarks/python/run_gpu.sh build test bench
+  tail -70 "$logs/python_gpu.txt"
 fi
 echo
 echo "== summary ($(head -1 "$logs/gpu.txt"))"
