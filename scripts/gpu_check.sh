@@ -11,12 +11,13 @@
 #   bash scripts/gpu_check.sh python    pip install . with CUDA, the pytest suite on the GPU, bench_ops.py
 #
 # Needs .deps/ (scripts/stage_gpu_deps.sh, carried to the machine) where GoogleTest is not installed.
-# Builds with /usr/bin/g++ (the machine's default CXX links libstdc++ statically, which breaks beside torch).
+# Builds with /usr/bin/g++, also as nvcc's host compiler (the machine's default CXX links libstdc++
+# statically, which breaks beside torch).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 mode=${1:-all}
 export PATH=/usr/local/cuda/bin:$PATH
-export CXX=/usr/bin/g++ CC=/usr/bin/gcc
+export CXX=/usr/bin/g++ CC=/usr/bin/gcc CUDAHOSTCXX=/usr/bin/g++
 logs=${OUT:-build-gpu/logs}
 mkdir -p "$logs"
 status=0

@@ -12,7 +12,7 @@ cd "$(dirname "$0")/../.."
 out=${OUT:-/tmp/fp8kit-python-gpu}
 mkdir -p "$out"
 python=${PYTHON:-python3}
-export CXX=${CXX:-/usr/bin/g++} CC=${CC:-/usr/bin/gcc}
+export CXX=${CXX:-/usr/bin/g++} CC=${CC:-/usr/bin/gcc} CUDAHOSTCXX=${CUDAHOSTCXX:-/usr/bin/g++}
 [[ -x /usr/local/cuda/bin/nvcc ]] && export PATH="/usr/local/cuda/bin:$PATH"
 status=0
 
