@@ -17,7 +17,8 @@ export CXX=${CXX:-/usr/bin/g++} CC=${CC:-/usr/bin/gcc} CUDAHOSTCXX=${CUDAHOSTCXX
 status=0
 
 build() {
-  echo "== pip install . (CUDA when nvcc is found; CXX=$CXX)"
+  echo "== pip install . (CUDA when nvcc is found; CXX=$CXX, CUDAHOSTCXX=$CUDAHOSTCXX)"
+  rm -rf build/python-*  # a cached configure keeps the previous host compiler's link directories
   "$python" -m pip install --no-build-isolation --no-deps . >"$out/build.log" 2>&1 || { tail -60 "$out/build.log"; return 1; }
   local so
   so=$("$python" -c "import fp8kit._C as m; print(m.__file__)") || return 1
