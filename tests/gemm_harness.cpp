@@ -328,10 +328,11 @@ double tolerance(DType out, Backend backend) {
     case DType::bf16: return 2e-3;
     case DType::f16: return 1e-3;
     default:
-      // Hopper's FP8 tensor cores add products inside each MMA with a short internal accumulator (about
-      // 14 bits, DeepSeek-V3 report section 3.3.2); per-128-K promotion bounds the growth but not the
-      // per-block rounding: cuBLASLt measured 1.3e-4 at K = 7168 on an H200 (BENCHMARKS.md).
-      return backend == Backend::cublaslt || backend == Backend::cuda_sm90 ? 2e-4 : 1e-4;
+      // Hopper's FP8 tensor cores add the products inside each MMA with a short internal accumulator
+      // (about 14 bits, DeepSeek-V3 report section 3.3.2); per-128-K promotion bounds the growth but not
+      // the per-block rounding: 1.3e-4 on ordinary operands, up to 3.4e-4 on hostile ones (+-448 beside
+      // ordinary values), for cuBLASLt and cuda_sm90 alike on an H200 (BENCHMARKS.md).
+      return backend == Backend::cublaslt || backend == Backend::cuda_sm90 ? 5e-4 : 1e-4;
   }
 }
 
