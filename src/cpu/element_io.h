@@ -11,6 +11,11 @@
 
 namespace fp8kit::cpu {
 
+/// Address of element (r, c) of m.
+inline void* element_address(const core::MatrixRef& m, int64_t r, int64_t c) {
+  return static_cast<char*>(m.data) + (r * m.ld + c) * dtype_size(m.dtype);
+}
+
 inline float load_element(const core::MatrixRef& m, int64_t r, int64_t c) {
   switch (m.dtype) {
     case DType::f32: return m.row<const float>(r)[c];
