@@ -1,102 +1,131 @@
 // gemm_fast.cpp: the fast CPU GEMM (Backend::cpu): D[M, N] = (A * As)(B * Bs)^T (+ bias).
 //
-// The output is cut into kMc x kNc tiles, one task each (parallel_for). A task walks K block by
-// block (block_k wide for block scaling; 128 wide for row scaling, as the reference), in segments of
-// at most kKc: it decodes the segment's A rows and B rows to fp32 once into packed panels (zero rows
-// pad the ragged edges), runs the 6 x 16 micro kernel over them, and at the end of each block adds
-// the block's partial sums into the fp32 accumulator (scaled by As * Bs for block scaling). Row
-// scales, then the bias, are applied once at the end, and the result rounded to D's dtype.
+// Work is split into tasks of kMb rows x kNc columns of D (parallel_for; each output element belongs
+// to one task, so the thread count cannot change a result). K is cut into blocks (block_k wide for
+// block scaling; 128 wide for row scaling, as the reference), and a task walks K in segments of at
+// most kKc values (whole blocks when they fit):
+// - the segment of its kNc rows of B is decoded to fp32 (vectorised) and packed k-major, kNr
+//   columns per panel, once, and reused by all kMb rows;
+// - kMc rows of A at a time are decoded to fp32 rows (vectorised);
+// - the 6 x 16 micro kernel sums each block's products in registers (a block split over segments
+//   carries its partial sums in memory) and, at the block's end, adds them scaled by As * Bs (1 for
+//   row scaling) to the fp32 accumulator.
+// Row scales, then the bias, are applied once at the end and the result is rounded to D's dtype.
 //
-// Within a block, products are summed in increasing k from zero, each block's sum is scaled and
-// added in increasing block order: exactly the reference's order, so the result is bit-identical to
-// gemm_reference and independent of the thread count.
+// Within a block, products are summed in increasing k from zero; blocks are added in increasing
+// order: exactly the reference's order, so the result equals gemm_reference bit for bit.
 #include <algorithm>
-#include <array>
 #include <vector>
 
 #include "cpu/cpu_backend.h"
 #include "cpu/element_io.h"
 #include "cpu/gemm_microkernel.h"
 #include "cpu/parallel_for.h"
+#include "cpu/row_kernels.h"
 
 namespace fp8kit::cpu {
 namespace {
 
-constexpr int64_t kMc = 16 * kMr;  // 96 rows of A per tile
-constexpr int64_t kNc = 8 * kNr;   // 128 rows of B per tile
-constexpr int64_t kKc = 256;       // K elements per packed segment
+constexpr int64_t kMc = 16 * kMr;  // 96 rows of A decoded at a time
+constexpr int64_t kMb = 4 * kMc;   // 384 rows of D per task
+constexpr int64_t kNc = 8 * kNr;   // 128 columns of D per task
+constexpr int64_t kKc = 256;       // K values per segment
 constexpr int64_t kRowScalingBlock = 128;  // the reference's K chunk for row scaling
-
-using DecodeTable = std::array<float, 256>;
-
-DecodeTable decode_table(DType fp8) {
-  DecodeTable t{};
-  for (int c = 0; c < 256; ++c) t[static_cast<size_t>(c)] = decode(fp8, static_cast<uint8_t>(c));
-  return t;
-}
-
-const DecodeTable& table_for(DType fp8) {
-  static const DecodeTable e4m3 = decode_table(DType::e4m3fn);
-  static const DecodeTable e5m2 = decode_table(DType::e5m2);
-  return fp8 == DType::e5m2 ? e5m2 : e4m3;
-}
-
-/// Packs rows [r0, r0 + rows) of m, columns [k0, k0 + len), decoded, into panels of `width` rows:
-/// panel p holds rows p*width.., laid out [k][width]. Rows past `rows` (up to `padded`) are zero.
-void pack_panels(const core::MatrixRef& m, const DecodeTable& table, int64_t r0, int64_t rows, int64_t padded,
-                 int64_t k0, int64_t len, int width, float* out) {
-  for (int64_t i = 0; i < padded; ++i) {
-    float* dst = out + (i / width) * len * width + i % width;
-    if (i < rows) {
-      const uint8_t* src = m.row<const uint8_t>(r0 + i) + k0;
-      for (int64_t k = 0; k < len; ++k) dst[k * width] = table[src[k]];
-    } else {
-      for (int64_t k = 0; k < len; ++k) dst[k * width] = 0.0f;
-    }
-  }
-}
 
 int64_t round_up(int64_t v, int64_t to) { return (v + to - 1) / to * to; }
 
-struct TileBuffers {
-  std::vector<float> a_panels, b_panels, partial, acc, a_scale, b_scale;
-  TileBuffers()
-      : a_panels(kMc * kKc), b_panels(kNc * kKc), partial(kMc * kNc), acc(kMc * kNc), a_scale(kMc), b_scale(kNc) {}
+/// Per-task working memory (about 600 KB: stays in L2).
+struct TaskBuffers {
+  std::vector<float> a_rows = std::vector<float>(kMc * kKc);
+  std::vector<float> b_panels = std::vector<float>(kNc * kKc);
+  std::vector<float> b_rows = std::vector<float>(kNr * kKc);
+  std::vector<float> partial = std::vector<float>(kMb * kNc);
+  std::vector<float> acc = std::vector<float>(kMb * kNc);
+  std::vector<float> a_scale = std::vector<float>(kMb);
+  std::vector<float> b_scale = std::vector<float>(kNc);
 };
 
-void gemm_tile(const core::GemmProblem& p, int64_t m0, int64_t n0, TileBuffers& buf) {
-  const int64_t mc = std::min(kMc, p.m() - m0), nc = std::min(kNc, p.n() - n0);
-  const int64_t mc_padded = round_up(mc, kMr), nc_padded = round_up(nc, kNr);
+/// Decodes `rows` rows of an FP8 matrix from (r0, k0), `len` values each, to fp32 rows of stride
+/// `len`; rows up to `padded` are zero. Each row's next segment is prefetched: a task reads its rows
+/// a segment at a time, too many interleaved streams for the hardware prefetcher to follow.
+void decode_rows(const core::MatrixRef& m, int64_t r0, int64_t rows, int64_t padded, int64_t k0, int64_t len,
+                 float* out) {
+  static constexpr float kOne = 1.0f;  // decode(q) * 1 is decode(q) exactly
+  const DequantizeRowKernels& k = dequantize_row_kernels(m.dtype, DType::f32);
+  const int64_t ahead = std::min(len, m.cols - k0 - len);  // bytes of the next segment in this row
+  for (int64_t i = 0; i < rows; ++i) {
+    const uint8_t* src = m.row<const uint8_t>(r0 + i) + k0;
+    for (int64_t off = 0; off < ahead; off += 64) __builtin_prefetch(src + len + off);
+    k.decode_groups(src, out + i * len, len, len, &kOne);
+  }
+  std::fill(out + rows * len, out + padded * len, 0.0f);
+}
+
+/// Packs rows [n0, n0 + nc) of B, K values [k0, k0 + len), into panels of kNr rows laid out
+/// [k][kNr] (zero past nc).
+void pack_b(const core::MatrixRef& b, int64_t n0, int64_t nc, int64_t k0, int64_t len, TaskBuffers& buf) {
+  for (int64_t p = 0; p * kNr < nc; ++p) {
+    const int64_t rows = std::min<int64_t>(kNr, nc - p * kNr);
+    decode_rows(b, n0 + p * kNr, rows, kNr, k0, len, buf.b_rows.data());
+    float* panel = buf.b_panels.data() + p * kNr * len;
+    for (int64_t k = 0; k < len; ++k) {
+      for (int64_t j = 0; j < kNr; ++j) panel[k * kNr + j] = buf.b_rows[static_cast<size_t>(j * len + k)];
+    }
+  }
+}
+
+void gemm_task(const core::GemmProblem& p, int64_t m0, int64_t n0, TaskBuffers& buf) {
+  const int64_t mb = std::min(kMb, p.m() - m0), nc = std::min(kNc, p.n() - n0);
+  const int64_t nc_padded = round_up(nc, kNr);
   const bool block_scaling = p.scaling == GemmScaling::block;
   const int64_t block = block_scaling ? p.block_k : kRowScalingBlock;
-  const DecodeTable& a_table = table_for(p.a.dtype);
-  const DecodeTable& b_table = table_for(p.b.dtype);
-  std::fill(buf.acc.begin(), buf.acc.end(), 0.0f);
-  for (int64_t kb = 0, kb0 = 0; kb0 < p.k(); ++kb, kb0 += block) {
-    const int64_t kb1 = std::min(kb0 + block, p.k());
-    for (int64_t k0 = kb0; k0 < kb1; k0 += kKc) {
-      const int64_t len = std::min(kKc, kb1 - k0);
-      pack_panels(p.a, a_table, m0, mc, mc_padded, k0, len, kMr, buf.a_panels.data());
-      pack_panels(p.b, b_table, n0, nc, nc_padded, k0, len, kNr, buf.b_panels.data());
-      for (int64_t j = 0; j < nc_padded; j += kNr) {
-        for (int64_t i = 0; i < mc_padded; i += kMr) {
-          gemm_microkernel(buf.a_panels.data() + i * len, buf.b_panels.data() + j * len, len,
-                           buf.partial.data() + i * kNc + j, kNc, k0 != kb0);
-        }
-      }
-    }
-    if (block_scaling) {
-      for (int64_t i = 0; i < mc; ++i) buf.a_scale[static_cast<size_t>(i)] = load_scale(p.a_scales, m0 + i, kb);
-      for (int64_t j = 0; j < nc; ++j) {
-        buf.b_scale[static_cast<size_t>(j)] = load_scale(p.b_scales, (n0 + j) / p.block_n, kb);
-      }
-    } else {
-      std::fill(buf.a_scale.begin(), buf.a_scale.end(), 1.0f);
-      std::fill(buf.b_scale.begin(), buf.b_scale.end(), 1.0f);
-    }
-    gemm_add_scaled_block(buf.acc.data(), buf.partial.data(), buf.a_scale.data(), buf.b_scale.data(), mc, nc, kNc);
+  // a segment holds whole blocks when they fit (so rows are read in long runs), else part of one
+  const int64_t segment = block <= kKc ? kKc / block * block : kKc;
+  std::fill(buf.acc.begin(), buf.acc.begin() + round_up(mb, kMr) * kNc, 0.0f);
+  if (!block_scaling) {
+    std::fill(buf.a_scale.begin(), buf.a_scale.end(), 1.0f);
+    std::fill(buf.b_scale.begin(), buf.b_scale.end(), 1.0f);
   }
-  for (int64_t i = 0; i < mc; ++i) {
+  for (int64_t k0 = 0; k0 < p.k(); k0 += segment) {
+    const int64_t len = std::min(segment, p.k() - k0);
+    pack_b(p.b, n0, nc, k0, len, buf);
+    for (int64_t mc0 = 0; mc0 < mb; mc0 += kMc) {
+      const int64_t mc = std::min(kMc, mb - mc0);
+      decode_rows(p.a, m0 + mc0, mc, round_up(mc, kMr), k0, len, buf.a_rows.data());
+      // the parts of K blocks inside this segment, in increasing k
+      for (int64_t s0 = k0; s0 < k0 + len;) {
+        const int64_t kb = s0 / block, block_end = std::min((kb + 1) * block, p.k());
+        const int64_t s1 = std::min(block_end, k0 + len);
+        if (block_scaling) {
+          for (int64_t i = 0; i < mc; ++i) {
+            buf.a_scale[static_cast<size_t>(mc0 + i)] = load_scale(p.a_scales, m0 + mc0 + i, kb);
+          }
+          for (int64_t j = 0; j < nc; ++j) {
+            buf.b_scale[static_cast<size_t>(j)] = load_scale(p.b_scales, (n0 + j) / p.block_n, kb);
+          }
+        }
+        for (int64_t j = 0; j < nc_padded; j += kNr) {
+          for (int64_t i = 0; i < mc; i += kMr) {
+            MicroTile t;
+            t.a = buf.a_rows.data() + i * len + (s0 - k0);
+            t.lda = len;
+            t.b = buf.b_panels.data() + j * len + (s0 - k0) * kNr;
+            t.len = s1 - s0;
+            t.partial = buf.partial.data() + (mc0 + i) * kNc + j;
+            t.acc = buf.acc.data() + (mc0 + i) * kNc + j;
+            t.ld = kNc;
+            t.a_scale = buf.a_scale.data() + mc0 + i;
+            t.b_scale = buf.b_scale.data() + j;
+            t.continue_block = s0 != kb * block;
+            t.finish_block = s1 == block_end;
+            gemm_microkernel(t);
+          }
+        }
+        s0 = s1;
+      }
+    }
+  }
+  for (int64_t i = 0; i < mb; ++i) {
     for (int64_t j = 0; j < nc; ++j) {
       float v = buf.acc[static_cast<size_t>(i * kNc + j)];
       if (!block_scaling) {
@@ -111,10 +140,10 @@ void gemm_tile(const core::GemmProblem& p, int64_t m0, int64_t n0, TileBuffers& 
 }  // namespace
 
 void gemm(const core::GemmProblem& p) {
-  const int64_t m_tiles = (p.m() + kMc - 1) / kMc, n_tiles = (p.n() + kNc - 1) / kNc;
-  parallel_for(m_tiles * n_tiles, 1, [&](int64_t begin, int64_t end) {
-    TileBuffers buf;
-    for (int64_t t = begin; t < end; ++t) gemm_tile(p, (t / n_tiles) * kMc, (t % n_tiles) * kNc, buf);
+  const int64_t m_tasks = (p.m() + kMb - 1) / kMb, n_tasks = (p.n() + kNc - 1) / kNc;
+  parallel_for(m_tasks * n_tasks, 1, [&](int64_t begin, int64_t end) {
+    TaskBuffers buf;
+    for (int64_t t = begin; t < end; ++t) gemm_task(p, (t / n_tasks) * kMb, (t % n_tasks) * kNc, buf);
   });
 }
 

@@ -16,66 +16,65 @@ namespace {
 using V8 = float __attribute__((vector_size(32)));
 using V4 = float __attribute__((vector_size(16)));
 
-/// Sums of the kMr x (kLanes * Nv) sub-tile starting at column `col` of the micro tile.
+/// The kMr x (lanes * Nv) part of the micro tile starting at column `col`.
 template <typename V, int Nv>
-FP8KIT_ALWAYS_INLINE void micro_tile(const float* __restrict a, const float* __restrict b, int64_t len,
-                                     float* __restrict c, int64_t ldc, bool accumulate, int col) {
+FP8KIT_ALWAYS_INLINE void micro_tile(const MicroTile& t, int col) {
   constexpr int kLanes = static_cast<int>(sizeof(V) / sizeof(float));
-  V acc[kMr][Nv];
+  V c[kMr][Nv];
   for (int i = 0; i < kMr; ++i) {
     for (int j = 0; j < Nv; ++j) {
-      if (accumulate) {
-        std::memcpy(&acc[i][j], c + i * ldc + col + j * kLanes, sizeof(V));
+      if (t.continue_block) {
+        std::memcpy(&c[i][j], t.partial + i * t.ld + col + j * kLanes, sizeof(V));
       } else {
-        acc[i][j] = V{};
+        c[i][j] = V{};
       }
     }
   }
-  for (int64_t k = 0; k < len; ++k) {
+  const float* __restrict a = t.a;
+  const float* __restrict b = t.b + col;
+  for (int64_t k = 0; k < t.len; ++k) {
     V bv[Nv];
-    for (int j = 0; j < Nv; ++j) std::memcpy(&bv[j], b + k * kNr + col + j * kLanes, sizeof(V));
+    for (int j = 0; j < Nv; ++j) std::memcpy(&bv[j], b + k * kNr + j * kLanes, sizeof(V));
     for (int i = 0; i < kMr; ++i) {
-      const float av = a[k * kMr + i];
-      for (int j = 0; j < Nv; ++j) acc[i][j] = acc[i][j] + av * bv[j];
+      const float av = a[i * t.lda + k];
+      for (int j = 0; j < Nv; ++j) c[i][j] = c[i][j] + av * bv[j];
     }
   }
+  if (!t.finish_block) {
+    for (int i = 0; i < kMr; ++i) {
+      for (int j = 0; j < Nv; ++j) std::memcpy(t.partial + i * t.ld + col + j * kLanes, &c[i][j], sizeof(V));
+    }
+    return;
+  }
+  V bs[Nv];
+  for (int j = 0; j < Nv; ++j) std::memcpy(&bs[j], t.b_scale + col + j * kLanes, sizeof(V));
   for (int i = 0; i < kMr; ++i) {
-    for (int j = 0; j < Nv; ++j) std::memcpy(c + i * ldc + col + j * kLanes, &acc[i][j], sizeof(V));
+    const float as = t.a_scale[i];
+    for (int j = 0; j < Nv; ++j) {
+      V acc;
+      float* p = t.acc + i * t.ld + col + j * kLanes;
+      std::memcpy(&acc, p, sizeof(V));
+      acc = acc + c[i][j] * (as * bs[j]);
+      std::memcpy(p, &acc, sizeof(V));
+    }
   }
 }
 
-FP8KIT_CPU_TARGET_AVX2 void microkernel_avx2(const float* a, const float* b, int64_t len, float* c, int64_t ldc,
-                                             bool accumulate) {
-  micro_tile<V8, kNr / 8>(a, b, len, c, ldc, accumulate, 0);
-}
+FP8KIT_CPU_TARGET_AVX2 void microkernel_avx2(const MicroTile& t) { micro_tile<V8, kNr / 8>(t, 0); }
 
-void microkernel_baseline(const float* a, const float* b, int64_t len, float* c, int64_t ldc, bool accumulate) {
-  micro_tile<V4, kNr / 8>(a, b, len, c, ldc, accumulate, 0);
-  micro_tile<V4, kNr / 8>(a, b, len, c, ldc, accumulate, kNr / 2);
-}
-
-FP8KIT_CPU_CLONES void add_scaled_block(float* __restrict acc, const float* __restrict partial,
-                                        const float* __restrict a_scale, const float* __restrict b_scale,
-                                        int64_t rows, int64_t cols, int64_t ld) {
-  for (int64_t i = 0; i < rows; ++i) {
-    const float as = a_scale[i];
-    for (int64_t j = 0; j < cols; ++j) acc[i * ld + j] = acc[i * ld + j] + partial[i * ld + j] * (as * b_scale[j]);
-  }
+void microkernel_baseline(const MicroTile& t) {
+  micro_tile<V4, kNr / 8>(t, 0);
+  micro_tile<V4, kNr / 8>(t, kNr / 2);
 }
 
 }  // namespace
 
-void gemm_microkernel(const float* a, const float* b, int64_t len, float* c, int64_t ldc, bool accumulate) {
+void gemm_microkernel(const MicroTile& t) {
   if (has_avx2()) {
-    microkernel_avx2(a, b, len, c, ldc, accumulate);
+    microkernel_avx2(t);
   } else {
-    microkernel_baseline(a, b, len, c, ldc, accumulate);
+    microkernel_baseline(t);
   }
-}
-
-void gemm_add_scaled_block(float* acc, const float* partial, const float* a_scale, const float* b_scale, int64_t rows,
-                           int64_t cols, int64_t ld) {
-  add_scaled_block(acc, partial, a_scale, b_scale, rows, cols, ld);
 }
 
 }  // namespace fp8kit::cpu

@@ -79,49 +79,95 @@ FP8KIT_CPU_CLONES void group_abs_max(const void* xv, int64_t n, int64_t group, u
   }
 }
 
+/// Codes are produced as 32-bit lanes into a stack buffer and narrowed in a second loop: GCC
+/// vectorises the two loops much better than one loop that stores bytes (about 2x on AVX2).
+constexpr int64_t kStage = 128;
+
+template <typename T>
+FP8KIT_ALWAYS_INLINE void narrow(const uint32_t* __restrict lanes, T* __restrict out, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) out[i] = static_cast<T>(lanes[i]);
+}
+
+/// q[i] = encode(x[i] / s[i / group]) for i < n <= kStage: one scale (s_stride 0) or one per element.
 template <typename In, typename Fmt>
-FP8KIT_ALWAYS_INLINE void encode_run(const typename In::T* __restrict x, uint8_t* __restrict q, int64_t n, float s) {
-  for (int64_t i = 0; i < n; ++i) q[i] = vec::encode<Fmt>(In::load(x[i]) / s);
+FP8KIT_ALWAYS_INLINE void encode_stage(const typename In::T* __restrict x, uint8_t* __restrict q, int64_t n,
+                                       const float* __restrict s, bool per_element) {
+  uint32_t codes[kStage];
+  if (per_element) {
+    for (int64_t i = 0; i < n; ++i) codes[i] = vec::encode<Fmt>(In::load(x[i]) / s[i]);
+  } else {
+    const float scale = *s;
+    for (int64_t i = 0; i < n; ++i) codes[i] = vec::encode<Fmt>(In::load(x[i]) / scale);
+  }
+  narrow(codes, q, n);
+}
+
+template <typename In, typename Fmt>
+FP8KIT_ALWAYS_INLINE void encode_run(const typename In::T* __restrict x, uint8_t* __restrict q, int64_t n,
+                                     const float* __restrict s, bool per_element) {
+  for (int64_t i = 0; i < n; i += kStage) {
+    const int64_t len = std::min(kStage, n - i);
+    if (len == kStage) {
+      encode_stage<In, Fmt>(x + i, q + i, kStage, per_element ? s + i : s, per_element);
+    } else {
+      encode_stage<In, Fmt>(x + i, q + i, len, per_element ? s + i : s, per_element);
+    }
+  }
 }
 
 template <typename In, typename Fmt>
 FP8KIT_CPU_CLONES void encode_groups(const void* xv, uint8_t* __restrict q, int64_t n, int64_t group,
                                      const float* __restrict scales) {
   const auto* __restrict x = static_cast<const typename In::T*>(xv);
-  if (group == 1) {
-    for (int64_t i = 0; i < n; ++i) q[i] = vec::encode<Fmt>(In::load(x[i]) / scales[i]);
-    return;
-  }
+  if (group == 1) return encode_run<In, Fmt>(x, q, n, scales, true);
   for (int64_t g = 0, start = 0; start < n; ++g, start += group) {
-    const int64_t len = std::min(group, n - start);
-    if (len == kHotGroup) {
-      encode_run<In, Fmt>(x + start, q + start, kHotGroup, scales[g]);
-    } else {
-      encode_run<In, Fmt>(x + start, q + start, len, scales[g]);
-    }
+    encode_run<In, Fmt>(x + start, q + start, std::min(group, n - start), scales + g, false);
   }
 }
 
+/// y[i] = round_out(decode(q[i]) * s[i / group]) for i < n <= kStage, through 32-bit lanes.
 template <typename Fmt, typename Out>
-FP8KIT_ALWAYS_INLINE void decode_run(const uint8_t* __restrict q, typename Out::T* __restrict y, int64_t n, float s) {
-  for (int64_t i = 0; i < n; ++i) y[i] = Out::store(vec::decode<Fmt>(q[i]) * s);
+FP8KIT_ALWAYS_INLINE void decode_stage(const uint8_t* __restrict q, typename Out::T* __restrict y, int64_t n,
+                                       const float* __restrict s, bool per_element) {
+  if constexpr (sizeof(typename Out::T) == sizeof(uint32_t)) {  // f32: no narrowing, store directly
+    if (per_element) {
+      for (int64_t i = 0; i < n; ++i) y[i] = Out::store(vec::decode<Fmt>(q[i]) * s[i]);
+    } else {
+      const float scale = *s;
+      for (int64_t i = 0; i < n; ++i) y[i] = Out::store(vec::decode<Fmt>(q[i]) * scale);
+    }
+    return;
+  }
+  uint32_t lanes[kStage];
+  if (per_element) {
+    for (int64_t i = 0; i < n; ++i) lanes[i] = Out::store(vec::decode<Fmt>(q[i]) * s[i]);
+  } else {
+    const float scale = *s;
+    for (int64_t i = 0; i < n; ++i) lanes[i] = Out::store(vec::decode<Fmt>(q[i]) * scale);
+  }
+  narrow(lanes, y, n);
+}
+
+template <typename Fmt, typename Out>
+FP8KIT_ALWAYS_INLINE void decode_run(const uint8_t* __restrict q, typename Out::T* __restrict y, int64_t n,
+                                     const float* __restrict s, bool per_element) {
+  for (int64_t i = 0; i < n; i += kStage) {
+    const int64_t len = std::min(kStage, n - i);
+    if (len == kStage) {
+      decode_stage<Fmt, Out>(q + i, y + i, kStage, per_element ? s + i : s, per_element);
+    } else {
+      decode_stage<Fmt, Out>(q + i, y + i, len, per_element ? s + i : s, per_element);
+    }
+  }
 }
 
 template <typename Fmt, typename Out>
 FP8KIT_CPU_CLONES void decode_groups(const uint8_t* __restrict q, void* yv, int64_t n, int64_t group,
                                      const float* __restrict scales) {
   auto* __restrict y = static_cast<typename Out::T*>(yv);
-  if (group == 1) {
-    for (int64_t i = 0; i < n; ++i) y[i] = Out::store(vec::decode<Fmt>(q[i]) * scales[i]);
-    return;
-  }
+  if (group == 1) return decode_run<Fmt, Out>(q, y, n, scales, true);
   for (int64_t g = 0, start = 0; start < n; ++g, start += group) {
-    const int64_t len = std::min(group, n - start);
-    if (len == kHotGroup) {
-      decode_run<Fmt, Out>(q + start, y + start, kHotGroup, scales[g]);
-    } else {
-      decode_run<Fmt, Out>(q + start, y + start, len, scales[g]);
-    }
+    decode_run<Fmt, Out>(q + start, y + start, std::min(group, n - start), scales + g, false);
   }
 }
 
@@ -134,7 +180,8 @@ FP8KIT_ALWAYS_INLINE float exp_portable(float x) {
   const bool nan = (bits_of(x) & 0x7FFFFFFFu) > 0x7F800000u;
   const bool over = x > 88.72283935546875f;
   const bool under = x < -103.972076416015625f;
-  const float xc = float_of(select(nan || over || under, 0u, bits_of(x)));
+  const bool special = nan | over | under;  // not ||: no branches
+  const float xc = float_of(select(special, 0u, bits_of(x)));
   const float magic = 12582912.0f;
   const float n = (xc * 1.44269502162933349609375f + magic) - magic;
   const float r = (xc - n * 0.693145751953125f) - n * 1.428606765330187045e-06f;
@@ -149,18 +196,24 @@ FP8KIT_ALWAYS_INLINE float exp_portable(float x) {
   const bool high = ni > 127, low = ni < -126;
   // p * 1.0f is exactly p, so the unscaled lanes match the reference's skipped multiply
   p = p * float_of(select(high, 254u << 23, select(low, 1u << 23, 127u << 23)));
-  const int32_t e = ni + (high ? -127 : 0) + (low ? 126 : 0);
-  const uint32_t result = bits_of(p * float_of(static_cast<uint32_t>(e + 127) << 23));
-  const uint32_t special = select(over, 0x7F800000u, 0u);
-  return float_of(select(nan, numerics::kF32CanonicalNan, select(over || under, special, result)));
+  const uint32_t biased = static_cast<uint32_t>(ni + 127);  // 2^ni, rebased into [2^-126, 2^127]
+  const uint32_t e = select(high, biased - 127u, select(low, biased + 126u, biased));
+  const uint32_t result = bits_of(p * float_of(e << 23));
+  const uint32_t overflow = select(over, 0x7F800000u, 0u);
+  return float_of(select(nan, numerics::kF32CanonicalNan, select(over | under, overflow, result)));
 }
 
 FP8KIT_CPU_CLONES void silu_mul_run(const uint16_t* __restrict gate, const uint16_t* __restrict up,
                                     uint16_t* __restrict h, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) {
-    const float g = vec::widen_bf16(gate[i]);
-    const float silu = g / (1.0f + exp_portable(-g));
-    h[i] = vec::to_bf16_bits(silu * vec::widen_bf16(up[i]));
+  uint32_t lanes[kStage];
+  for (int64_t i0 = 0; i0 < n; i0 += kStage) {
+    const int64_t len = std::min(kStage, n - i0);
+    for (int64_t i = 0; i < len; ++i) {
+      const float g = vec::widen_bf16(gate[i0 + i]);
+      const float silu = g / (1.0f + exp_portable(-g));
+      lanes[i] = vec::to_bf16_bits(silu * vec::widen_bf16(up[i0 + i]));
+    }
+    narrow(lanes, h + i0, len);
   }
 }
 

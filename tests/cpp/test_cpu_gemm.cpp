@@ -227,7 +227,7 @@ TEST(CpuGemm, BlockScaledRaggedShapesAgainstFloat64) {
   const std::optional<DType> biases[] = {std::nullopt, DType::f32, DType::bf16, DType::f16};
   int index = 0;
   for (const auto& s : shapes) {
-    for (const auto& [bn, bk] : std::vector<std::pair<int64_t, int64_t>>{{128, 128}, {64, 128}, {128, 64}, {48, 40}}) {
+    for (const auto& [bn, bk] : std::vector<std::pair<int64_t, int64_t>>{{128, 128}, {64, 128}, {128, 64}, {48, 40}, {96, 320}}) {
       GemmCase c;
       c.m = s[0];
       c.n = s[1];
