@@ -92,6 +92,7 @@ inline std::string first_mismatch(const std::vector<uint8_t>& want, const std::v
   if (want.size() != got.size()) {
     return "sizes differ: " + std::to_string(want.size()) + " vs " + std::to_string(got.size());
   }
+  if (want == got) return {};
   for (size_t i = 0; i < want.size(); i += element_bytes) {
     if (std::memcmp(&want[i], &got[i], element_bytes) == 0) continue;
     std::ostringstream out;

@@ -4,8 +4,10 @@
 // granularity, input and output dtype, format, scale type and layout, with padded row strides. Every
 // output buffer is poisoned first and compared whole, padding included.
 //
-// Shapes whose matrix is large get one random (dtype, format) per granularity instead of all six, to
-// keep the suite to a few seconds; the seed is printed on failure (FP8KIT_TEST_SEED replays it).
+// Small matrices run every scale type (f32 exact, f32 pow2, ue8m0) x layout (row-major, column-major)
+// x padding; larger ones one of them at random, and the largest one random (dtype, format) per
+// granularity instead of all six, to keep the suite to a few seconds. The seed is printed on failure
+// (FP8KIT_TEST_SEED replays it).
 #include <array>
 #include <cmath>
 #include <cstdint>
@@ -29,7 +31,8 @@ using testing::HostScaleGrid;
 
 constexpr int64_t kRows[] = {1, 2, 3, 17, 128, 257};
 constexpr int64_t kCols[] = {1, 32, 100, 128, 576, 1000, 7168};
-constexpr int64_t kLargeMatrix = 100000;  // elements above which a shape samples its dtype pairs
+constexpr int64_t kLargeMatrix = 100000;      // elements above which a shape samples its dtype pairs
+constexpr int64_t kEveryLayoutMatrix = 4096;  // elements up to which every scale type and layout runs
 
 const ScaleSpec kSpecs[] = {ScaleSpec::per_tensor(), ScaleSpec::per_row(),      ScaleSpec::per_column(),
                             ScaleSpec::group(128),   ScaleSpec::group(32),      ScaleSpec::group(100),
@@ -47,15 +50,21 @@ struct ScaleChoice {
   int64_t pad = 0;
 };
 
-ScaleChoice choose_scales(const ScaleSpec& base, std::mt19937& rng) {
+/// Choice `index` of the 12 (type x layout x padding) combinations.
+ScaleChoice scale_choice(const ScaleSpec& base, int index, std::mt19937& rng) {
   ScaleChoice c;
   c.spec = base;
-  const int kind = static_cast<int>(rng() % 3);
+  const int kind = index % 3;
   if (kind > 0) c.spec = base.pow2();
   c.dtype = kind == 2 ? DType::ue8m0 : DType::f32;
-  c.column_major = rng() % 2 == 0;
-  c.pad = (rng() % 2 == 0) ? 0 : 1 + static_cast<int64_t>(rng() % 7);
+  c.column_major = (index / 3) % 2 == 1;
+  c.pad = index / 6 == 0 ? 0 : 1 + static_cast<int64_t>(rng() % 7);
   return c;
+}
+constexpr int kScaleChoices = 12;
+
+ScaleChoice choose_scales(const ScaleSpec& base, std::mt19937& rng) {
+  return scale_choice(base, static_cast<int>(rng() % kScaleChoices), rng);
 }
 
 HostScaleGrid make_grid(const ScaleChoice& c, int64_t rows, int64_t cols) {
@@ -95,11 +104,17 @@ void check_dequantize(int64_t rows, int64_t cols, DType fp8, DType out, const Sc
   SCOPED_TRACE(describe_case(rows, cols, fp8, out, sc, 0.0f));
   const int64_t q_ld = cols + static_cast<int64_t>(rng() % 2) * 7;
   const int64_t y_ld = cols + static_cast<int64_t>(rng() % 2) * 2;
+  auto random_bytes = [&](std::vector<uint8_t>& bytes) {
+    for (size_t i = 0; i < bytes.size(); i += 4) {
+      const auto r = static_cast<uint32_t>(rng());
+      std::memcpy(&bytes[i], &r, std::min<size_t>(4, bytes.size() - i));
+    }
+  };
   HostMatrix q(fp8, rows, cols, q_ld);
-  for (auto& b : q.bytes) b = static_cast<uint8_t>(rng());
+  random_bytes(q.bytes);  // every code, NaN included
   HostScaleGrid s = make_grid(sc, rows, cols);
   if (sc.dtype == DType::ue8m0) {
-    for (auto& b : s.bytes) b = static_cast<uint8_t>(rng());  // 0 and the NaN byte 255 included
+    random_bytes(s.bytes);  // 0 and the NaN byte 255 included
   } else {
     const std::vector<float> v = testing::hostile_matrix(1, static_cast<int64_t>(s.bytes.size() / 4), rng);
     std::memcpy(s.bytes.data(), v.data(), s.bytes.size());
@@ -125,11 +140,15 @@ TEST(CpuFastMatchesReference, QuantizeAndDequantizeSweep) {
         for (const DType in : kPrecisions) {
           for (const DType fp8 : kFormats) {
             if (sample && rng() % 6 != 0) continue;
-            const ScaleChoice sc = choose_scales(spec, rng);
-            const float bound = rng() % 4 == 0 ? std::ldexp(1.0f, static_cast<int>(rng() % 8)) * 0.37f : 0.0f;
-            check_quantize(values, rows, cols, in, fp8, sc, bound, rng);
-            check_dequantize(rows, cols, fp8, in, choose_scales(spec, rng), rng);
-            if (::testing::Test::HasFailure()) return;
+            // small matrices: every scale type and layout; larger ones: one of them at random
+            const bool every_layout = rows * cols <= kEveryLayoutMatrix;
+            for (int choice = 0; choice < (every_layout ? kScaleChoices : 1); ++choice) {
+              const ScaleChoice sc = every_layout ? scale_choice(spec, choice, rng) : choose_scales(spec, rng);
+              const float bound = rng() % 4 == 0 ? std::ldexp(1.0f, static_cast<int>(rng() % 8)) * 0.37f : 0.0f;
+              check_quantize(values, rows, cols, in, fp8, sc, bound, rng);
+              check_dequantize(rows, cols, fp8, in, sc, rng);
+              if (::testing::Test::HasFailure()) return;
+            }
           }
         }
       }
