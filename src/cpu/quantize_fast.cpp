@@ -20,7 +20,7 @@
 namespace fp8kit::cpu {
 namespace {
 
-constexpr int64_t kTaskElements = 1 << 18;
+constexpr int64_t kTaskElements = 1 << 16;
 constexpr int64_t kColumnBand = 256;  // columns per task of the column driver
 constexpr int64_t kPrefetchRows = 8;  // rows of a band read ahead of the amax pass
 
@@ -34,7 +34,7 @@ void prefetch_run(const core::MatrixRef& m, int64_t r, int64_t c0, int64_t c1) {
 
 void quantize_tiles(const core::QuantizeProblem& p, const QuantizeRowKernels& k) {
   const int64_t tile_rows = p.block_rows, tile_cols = p.block_cols;
-  const int64_t tiles_per_task = std::clamp<int64_t>(kTaskElements / (tile_rows * tile_cols), 1, p.s.cols);
+  const int64_t tiles_per_task = std::clamp<int64_t>(kTaskElements / tile_rows / tile_cols, 1, p.s.cols);
   const int64_t tasks_per_band = (p.s.cols + tiles_per_task - 1) / tiles_per_task;
   const int64_t task_elements = std::min(tile_rows, p.x.rows) * std::min(tile_cols * tiles_per_task, p.x.cols);
   parallel_for(p.s.rows * tasks_per_band, grain_for(task_elements), [&](int64_t begin, int64_t end) {
