@@ -1,6 +1,6 @@
 // gemm_microkernel.cpp: the CPU GEMM's micro tile (see gemm_microkernel.h), written with GCC/Clang
 // vector types so the accumulators stay in registers: 6 x 16 fp32 sums are 12 AVX2 registers. The
-// AVX2 form is chosen at run time where the machine has it; the baseline form uses 16-byte vectors
+// AVX2 form runs where active_isa() says so (cpu_isa.h); the baseline form uses 16-byte vectors
 // and walks the 16 columns in two halves so its 12 accumulators fit the 16 SSE registers. Both add
 // the same products in the same order.
 #include "cpu/gemm_microkernel.h"
@@ -60,21 +60,22 @@ FP8KIT_ALWAYS_INLINE void micro_tile(const MicroTile& t, int col) {
   }
 }
 
-FP8KIT_CPU_TARGET_AVX2 void microkernel_avx2(const MicroTile& t) { micro_tile<V8, kNr / 8>(t, 0); }
-
 void microkernel_baseline(const MicroTile& t) {
   micro_tile<V4, kNr / 8>(t, 0);
   micro_tile<V4, kNr / 8>(t, kNr / 2);
 }
 
+#if FP8KIT_CPU_X86
+FP8KIT_CPU_TARGET_AVX2 void microkernel_avx2(const MicroTile& t) { micro_tile<V8, kNr / 8>(t, 0); }
+#endif
+
 }  // namespace
 
 void gemm_microkernel(const MicroTile& t) {
-  if (has_avx2()) {
-    microkernel_avx2(t);
-  } else {
-    microkernel_baseline(t);
-  }
+#if FP8KIT_CPU_X86
+  if (active_isa() == Isa::avx2) return microkernel_avx2(t);
+#endif
+  microkernel_baseline(t);
 }
 
 }  // namespace fp8kit::cpu

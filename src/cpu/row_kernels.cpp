@@ -1,7 +1,8 @@
 // row_kernels.cpp: the vectorised inner loops (see row_kernels.h). Templates over the element types
 // give one loop per (input, format) or (format, output) pair; each is compiled for AVX2 and for the
-// baseline ISA (FP8KIT_CPU_CLONES). Loops are branch-free (vector_codec.h) so the compiler vectorises
-// them; the 128-element group, the common case, gets a fixed trip count.
+// baseline instruction set (cpu_isa.h) and the active one is picked per call. Loops are branch-free
+// (vector_codec.h) so the compiler vectorises them; the 128-element group, the common case, gets a
+// fixed trip count.
 #include "cpu/row_kernels.h"
 
 #include <algorithm>
@@ -66,7 +67,7 @@ FP8KIT_ALWAYS_INLINE uint32_t abs_max_run(const typename In::T* __restrict x, in
 }
 
 template <typename In>
-FP8KIT_CPU_CLONES void group_abs_max(const void* xv, int64_t n, int64_t group, uint32_t* __restrict amax) {
+FP8KIT_ALWAYS_INLINE void group_abs_max(const void* xv, int64_t n, int64_t group, uint32_t* __restrict amax) {
   const auto* __restrict x = static_cast<const typename In::T*>(xv);
   if (group == 1) {
     for (int64_t i = 0; i < n; ++i) amax[i] = std::max(amax[i], amax_to_f32_bits<In>(In::abs_bits(x[i])));
@@ -116,7 +117,7 @@ FP8KIT_ALWAYS_INLINE void encode_run(const typename In::T* __restrict x, uint8_t
 }
 
 template <typename In, typename Fmt>
-FP8KIT_CPU_CLONES void encode_groups(const void* xv, uint8_t* __restrict q, int64_t n, int64_t group,
+FP8KIT_ALWAYS_INLINE void encode_groups(const void* xv, uint8_t* __restrict q, int64_t n, int64_t group,
                                      const float* __restrict scales) {
   const auto* __restrict x = static_cast<const typename In::T*>(xv);
   if (group == 1) return encode_run<In, Fmt>(x, q, n, scales, true);
@@ -162,7 +163,7 @@ FP8KIT_ALWAYS_INLINE void decode_run(const uint8_t* __restrict q, typename Out::
 }
 
 template <typename Fmt, typename Out>
-FP8KIT_CPU_CLONES void decode_groups(const uint8_t* __restrict q, void* yv, int64_t n, int64_t group,
+FP8KIT_ALWAYS_INLINE void decode_groups(const uint8_t* __restrict q, void* yv, int64_t n, int64_t group,
                                      const float* __restrict scales) {
   auto* __restrict y = static_cast<typename Out::T*>(yv);
   if (group == 1) return decode_run<Fmt, Out>(q, y, n, scales, true);
@@ -203,7 +204,7 @@ FP8KIT_ALWAYS_INLINE float exp_portable(float x) {
   return float_of(select(nan, numerics::kF32CanonicalNan, select(over | under, overflow, result)));
 }
 
-FP8KIT_CPU_CLONES void silu_mul_run(const uint16_t* __restrict gate, const uint16_t* __restrict up,
+FP8KIT_ALWAYS_INLINE void silu_mul_run(const uint16_t* __restrict gate, const uint16_t* __restrict up,
                                     uint16_t* __restrict h, int64_t n) {
   uint32_t lanes[kStage];
   for (int64_t i0 = 0; i0 < n; i0 += kStage) {
@@ -217,17 +218,63 @@ FP8KIT_CPU_CLONES void silu_mul_run(const uint16_t* __restrict gate, const uint1
   }
 }
 
-template <typename In>
+// The entry points, compiled once per instruction set from the always-inline loops above (the
+// target attribute cannot depend on a template parameter, hence the macro).
+#define FP8KIT_ROW_KERNELS_FOR_ISA(Name, ...)                                                            \
+  struct Name {                                                                                          \
+    template <typename In>                                                                               \
+    __VA_ARGS__ static void abs_max(const void* x, int64_t n, int64_t group, uint32_t* amax) {           \
+      group_abs_max<In>(x, n, group, amax);                                                              \
+    }                                                                                                    \
+    template <typename In, typename Fmt>                                                                 \
+    __VA_ARGS__ static void encode(const void* x, uint8_t* q, int64_t n, int64_t group, const float* s) { \
+      encode_groups<In, Fmt>(x, q, n, group, s);                                                         \
+    }                                                                                                    \
+    template <typename Fmt, typename Out>                                                                \
+    __VA_ARGS__ static void decode(const uint8_t* q, void* y, int64_t n, int64_t group, const float* s) { \
+      decode_groups<Fmt, Out>(q, y, n, group, s);                                                        \
+    }                                                                                                    \
+    __VA_ARGS__ static void silu_mul(const uint16_t* gate, const uint16_t* up, uint16_t* h, int64_t n) {  \
+      silu_mul_run(gate, up, h, n);                                                                      \
+    }                                                                                                    \
+  };
+
+FP8KIT_ROW_KERNELS_FOR_ISA(Baseline)
+#if FP8KIT_CPU_X86
+FP8KIT_ROW_KERNELS_FOR_ISA(Avx2, FP8KIT_CPU_TARGET_AVX2)
+#else
+using Avx2 = Baseline;  // never selected: isa_supported(Isa::avx2) is false
+#endif
+#undef FP8KIT_ROW_KERNELS_FOR_ISA
+
+template <typename Isa, typename In>
 QuantizeRowKernels quantize_kernels_for(DType fp8) {
-  if (fp8 == DType::e5m2) return {&group_abs_max<In>, &encode_groups<In, vec::E5m2>};
-  return {&group_abs_max<In>, &encode_groups<In, vec::E4m3>};
+  if (fp8 == DType::e5m2) return {&Isa::template abs_max<In>, &Isa::template encode<In, vec::E5m2>};
+  return {&Isa::template abs_max<In>, &Isa::template encode<In, vec::E4m3>};
 }
 
-template <typename Out>
+template <typename Isa, typename Out>
 DequantizeRowKernels dequantize_kernels_for(DType fp8) {
-  if (fp8 == DType::e5m2) return {&decode_groups<vec::E5m2, Out>};
-  return {&decode_groups<vec::E4m3, Out>};
+  if (fp8 == DType::e5m2) return {&Isa::template decode<vec::E5m2, Out>};
+  return {&Isa::template decode<vec::E4m3, Out>};
 }
+
+template <typename Isa>
+struct KernelTables {
+  QuantizeRowKernels quantize[3][2] = {
+      {quantize_kernels_for<Isa, InF32>(DType::e4m3fn), quantize_kernels_for<Isa, InF32>(DType::e5m2)},
+      {quantize_kernels_for<Isa, InBf16>(DType::e4m3fn), quantize_kernels_for<Isa, InBf16>(DType::e5m2)},
+      {quantize_kernels_for<Isa, InF16>(DType::e4m3fn), quantize_kernels_for<Isa, InF16>(DType::e5m2)},
+  };
+  DequantizeRowKernels dequantize[3][2] = {
+      {dequantize_kernels_for<Isa, OutF32>(DType::e4m3fn), dequantize_kernels_for<Isa, OutF32>(DType::e5m2)},
+      {dequantize_kernels_for<Isa, OutBf16>(DType::e4m3fn), dequantize_kernels_for<Isa, OutBf16>(DType::e5m2)},
+      {dequantize_kernels_for<Isa, OutF16>(DType::e4m3fn), dequantize_kernels_for<Isa, OutF16>(DType::e5m2)},
+  };
+};
+
+const KernelTables<Baseline> kBaseline;
+const KernelTables<Avx2> kAvx2;
 
 int format_index(DType fp8) {
   FP8KIT_CHECK(is_fp8(fp8), "cpu row kernels: expected an FP8 dtype, got ", dtype_name(fp8));
@@ -242,23 +289,21 @@ int precision_index(DType t) {
 }  // namespace
 
 const QuantizeRowKernels& quantize_row_kernels(DType in, DType fp8) {
-  static const QuantizeRowKernels table[3][2] = {
-      {quantize_kernels_for<InF32>(DType::e4m3fn), quantize_kernels_for<InF32>(DType::e5m2)},
-      {quantize_kernels_for<InBf16>(DType::e4m3fn), quantize_kernels_for<InBf16>(DType::e5m2)},
-      {quantize_kernels_for<InF16>(DType::e4m3fn), quantize_kernels_for<InF16>(DType::e5m2)},
-  };
-  return table[precision_index(in)][format_index(fp8)];
+  const int i = precision_index(in), f = format_index(fp8);
+  return active_isa() == Isa::avx2 ? kAvx2.quantize[i][f] : kBaseline.quantize[i][f];
 }
 
 const DequantizeRowKernels& dequantize_row_kernels(DType fp8, DType out) {
-  static const DequantizeRowKernels table[3][2] = {
-      {dequantize_kernels_for<OutF32>(DType::e4m3fn), dequantize_kernels_for<OutF32>(DType::e5m2)},
-      {dequantize_kernels_for<OutBf16>(DType::e4m3fn), dequantize_kernels_for<OutBf16>(DType::e5m2)},
-      {dequantize_kernels_for<OutF16>(DType::e4m3fn), dequantize_kernels_for<OutF16>(DType::e5m2)},
-  };
-  return table[precision_index(out)][format_index(fp8)];
+  const int o = precision_index(out), f = format_index(fp8);
+  return active_isa() == Isa::avx2 ? kAvx2.dequantize[o][f] : kBaseline.dequantize[o][f];
 }
 
-void silu_mul_row(const uint16_t* gate, const uint16_t* up, uint16_t* h, int64_t n) { silu_mul_run(gate, up, h, n); }
+void silu_mul_row(const uint16_t* gate, const uint16_t* up, uint16_t* h, int64_t n) {
+  if (active_isa() == Isa::avx2) {
+    Avx2::silu_mul(gate, up, h, n);
+  } else {
+    Baseline::silu_mul(gate, up, h, n);
+  }
+}
 
 }  // namespace fp8kit::cpu

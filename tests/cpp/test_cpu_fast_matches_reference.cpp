@@ -1,5 +1,5 @@
-// The fast CPU backend (Backend::cpu) equals the scalar reference (Backend::cpu_reference) bit for
-// bit: quantize, dequantize, silu_mul, silu_mul_quantize and the GEMM, on fresh hostile data (zero
+// The fast CPU backend (Backend::cpu), compiled for each instruction set (cpu_isa.h), equals the
+// scalar reference (Backend::cpu_reference) bit for bit: quantize, dequantize, silu_mul, silu_mul_quantize and the GEMM, on fresh hostile data (zero
 // tiles, subnormal and tiny tiles, NaN and inf, also in ragged tails) over a sweep of shapes, every
 // granularity, input and output dtype, format, scale type and layout, with padded row strides. Every
 // output buffer is poisoned first and compared whole, padding included.
@@ -12,6 +12,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -19,6 +20,7 @@
 #include <gtest/gtest.h>
 
 #include "common/numerics.h"
+#include "cpu/cpu_isa.h"
 #include "fp8kit/fp8kit.h"
 #include "test_support.h"
 
@@ -128,7 +130,19 @@ void check_dequantize(int64_t rows, int64_t cols, DType fp8, DType out, const Sc
   EXPECT_EQ(first_mismatch(y_ref.bytes, y_fast.bytes, static_cast<size_t>(dtype_size(out)), y_ld), "");
 }
 
-TEST(CpuFastMatchesReference, QuantizeAndDequantizeSweep) {
+/// Runs each test with the fast paths compiled for one instruction set (every one this machine has).
+class CpuFastMatchesReference : public ::testing::TestWithParam<cpu::Isa> {
+ protected:
+  void SetUp() override {
+    if (!cpu::isa_supported(GetParam())) {
+      GTEST_SKIP() << "needs a CPU with " << cpu::isa_name(GetParam());
+    }
+    isa_.emplace(GetParam());
+  }
+  std::optional<cpu::ScopedIsa> isa_;
+};
+
+TEST_P(CpuFastMatchesReference, QuantizeAndDequantizeSweep) {
   const uint32_t seed = testing::fresh_seed();
   SCOPED_TRACE(testing::seed_message(seed));
   std::mt19937 rng(seed);
@@ -156,7 +170,7 @@ TEST(CpuFastMatchesReference, QuantizeAndDequantizeSweep) {
   }
 }
 
-TEST(CpuFastMatchesReference, ThreeDimensionalInputsAndEmptyShapes) {
+TEST_P(CpuFastMatchesReference, ThreeDimensionalInputsAndEmptyShapes) {
   const uint32_t seed = testing::fresh_seed();
   SCOPED_TRACE(testing::seed_message(seed));
   std::mt19937 rng(seed);
@@ -189,7 +203,7 @@ std::vector<float> silu_inputs(int64_t rows, int64_t cols, std::mt19937& rng) {
   return v;
 }
 
-TEST(CpuFastMatchesReference, SiluMulAndSiluMulQuantize) {
+TEST_P(CpuFastMatchesReference, SiluMulAndSiluMulQuantize) {
   const uint32_t seed = testing::fresh_seed();
   SCOPED_TRACE(testing::seed_message(seed));
   std::mt19937 rng(seed);
@@ -224,6 +238,9 @@ TEST(CpuFastMatchesReference, SiluMulAndSiluMulQuantize) {
     }
   }
 }
+
+INSTANTIATE_TEST_SUITE_P(Isas, CpuFastMatchesReference, ::testing::Values(cpu::Isa::baseline, cpu::Isa::avx2),
+                         [](const auto& param_info) { return std::string(cpu::isa_name(param_info.param)); });
 
 }  // namespace
 }  // namespace fp8kit

@@ -5,8 +5,8 @@
 // operands. Every element is checked against a bound derived from the fp32 summation and the output
 // rounding; outputs of 1000+ elements also against the contract's relative Frobenius tolerances.
 // Also: a 100x outlier token does not change the other rows at all, and the results are
-// deterministic (same bits twice, with one thread and with all; the fast path equals the reference
-// bit for bit because it sums in the reference's order).
+// deterministic (same bits twice, with one thread and with all, with every instruction set's micro
+// kernel; the fast path equals the reference bit for bit because it sums in the reference's order).
 #include <cmath>
 #include <cstdint>
 #include <optional>
@@ -16,6 +16,7 @@
 
 #include <gtest/gtest.h>
 
+#include "cpu/cpu_isa.h"
 #include "cpu/parallel_for.h"
 #include "fp8kit/fp8kit.h"
 #include "test_support.h"
@@ -344,6 +345,12 @@ TEST(CpuGemm, DeterministicAcrossRunsAndThreadCounts) {
     const HostMatrix single = run_gemm(c, ops, Backend::cpu);
     EXPECT_EQ(testing::first_mismatch(first.bytes, single.bytes, 4, c.n), "")
         << "one thread vs " << capabilities().cpu_threads;
+  }
+  for (const cpu::Isa isa : {cpu::Isa::baseline, cpu::Isa::avx2}) {
+    if (!cpu::isa_supported(isa)) continue;
+    const cpu::ScopedIsa scoped(isa);
+    const HostMatrix other = run_gemm(c, ops, Backend::cpu);
+    EXPECT_EQ(testing::first_mismatch(first.bytes, other.bytes, 4, c.n), "") << "micro kernel for " << cpu::isa_name(isa);
   }
 }
 
