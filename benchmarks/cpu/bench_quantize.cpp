@@ -12,9 +12,11 @@
 #include <cstdint>
 #include <cstring>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "common/numerics.h"
+#include "cpu/cpu_isa.h"
 #include "cpu/parallel_for.h"
 #include "fp8kit/fp8kit.h"
 
@@ -84,7 +86,12 @@ void run_bandwidth(benchmark::State& state, int64_t bytes, Op op) {
 
 enum class Kind { group128, block128, row, tensor };
 
-void BM_Quantize(benchmark::State& state, Kind kind, Backend backend) {
+void BM_Quantize(benchmark::State& state, Kind kind, Backend backend, cpu::Isa isa) {
+  if (!cpu::isa_supported(isa)) {
+    state.SkipWithError("this CPU lacks the instruction set");
+    return;
+  }
+  const cpu::ScopedIsa scoped_isa(isa);
   const int64_t rows = state.range(0), cols = state.range(1);
   const std::vector<uint16_t> x = random_bf16(rows * cols);
   std::vector<uint8_t> q(static_cast<size_t>(rows * cols));
@@ -173,17 +180,20 @@ void BM_Gemm(benchmark::State& state, GemmScaling scaling) {
 
 void register_benchmarks() {
   constexpr int64_t kRows = 4096, kCols = 7168;  // DeepSeek-V3 hidden size
-  auto quant = [&](const char* name, Kind kind, Backend backend, int64_t rows) {
-    benchmark::RegisterBenchmark(name, [=](benchmark::State& s) { BM_Quantize(s, kind, backend); })
-        ->Args({rows, kCols})
+  const cpu::Isa best = cpu::active_isa();
+  auto quant = [&](const char* name, Kind kind, Backend backend, cpu::Isa isa) {
+    benchmark::RegisterBenchmark(name, [=](benchmark::State& s) { BM_Quantize(s, kind, backend, isa); })
+        ->Args({kRows, kCols})
         ->UseRealTime()
         ->Unit(benchmark::kMillisecond);
   };
-  quant("quantize_bf16_group128/cpu", Kind::group128, Backend::cpu, kRows);
-  quant("quantize_bf16_block128x128/cpu", Kind::block128, Backend::cpu, kRows);
-  quant("quantize_bf16_row/cpu", Kind::row, Backend::cpu, kRows);
-  quant("quantize_bf16_tensor/cpu", Kind::tensor, Backend::cpu, kRows);
-  quant("quantize_bf16_group128/cpu_reference", Kind::group128, Backend::cpu_reference, 512);
+  quant("quantize_bf16_group128/cpu", Kind::group128, Backend::cpu, best);
+  quant("quantize_bf16_block128x128/cpu", Kind::block128, Backend::cpu, best);
+  quant("quantize_bf16_row/cpu", Kind::row, Backend::cpu, best);
+  quant("quantize_bf16_tensor/cpu", Kind::tensor, Backend::cpu, best);
+  // what the vector code buys: the same fast path with SSE2 code only, and the scalar reference
+  quant("quantize_bf16_group128/cpu_baseline_isa", Kind::group128, Backend::cpu, cpu::Isa::baseline);
+  quant("quantize_bf16_group128/cpu_reference", Kind::group128, Backend::cpu_reference, best);
   for (const auto& [name, kind] : {std::pair{"dequantize_bf16_group128/cpu", Kind::group128},
                                    std::pair{"dequantize_bf16_block128x128/cpu", Kind::block128}}) {
     benchmark::RegisterBenchmark(name, [kind = kind](benchmark::State& s) { BM_Dequantize(s, kind); })
@@ -211,6 +221,7 @@ int main(int argc, char** argv) {
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   fp8kit::register_benchmarks();
   benchmark::AddCustomContext("cpu_threads", std::to_string(fp8kit::capabilities().cpu_threads));
+  benchmark::AddCustomContext("cpu_isa", std::string(fp8kit::cpu::isa_name(fp8kit::cpu::active_isa())));
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
   return 0;

@@ -1,5 +1,6 @@
 // element_io.h: scalar loads and stores of matrix elements and scales in any supported dtype, for the
-// CPU reference. Stores follow the contract: NaN is written as the canonical NaN of the type.
+// CPU reference (and the fast paths' scale and bias handling). Stores follow the contract: NaN is
+// written as the canonical NaN of the type.
 #pragma once
 
 #include <cstdint>

@@ -35,7 +35,7 @@ struct InF16 {
 
 /// Finishes an amax taken over InF16::abs_bits: the fp32 bits of that f16 magnitude.
 template <typename In>
-uint32_t amax_to_f32_bits(uint32_t m) {
+FP8KIT_ALWAYS_INLINE uint32_t amax_to_f32_bits(uint32_t m) {
   if constexpr (std::is_same_v<In, InF16>) {
     return vec::bits_of(vec::widen_f16(static_cast<uint16_t>(m)));
   } else {
