@@ -223,7 +223,8 @@ TEST(CpuGemm, BlockScaledRaggedShapesAgainstFloat64) {
   SCOPED_TRACE(testing::seed_message(seed));
   std::mt19937 rng(seed);
   const std::vector<std::array<int64_t, 3>> shapes = {{1, 1, 1},   {1, 300, 128}, {5, 129, 100}, {17, 257, 300},
-                                                      {130, 70, 1000}, {97, 200, 576}, {3, 33, 0}, {2, 7, 1}};
+                                                      {130, 70, 1000}, {97, 200, 576}, {3, 33, 0}, {2, 7, 1},
+                                                      {3, 40, 16384}};  // large K (D.18)
   const DType outs[] = {DType::bf16, DType::f16, DType::f32};
   const std::optional<DType> biases[] = {std::nullopt, DType::f32, DType::bf16, DType::f16};
   int index = 0;
