@@ -202,7 +202,7 @@ void register_benchmarks() {
         ->Unit(benchmark::kMillisecond);
   }
   benchmark::RegisterBenchmark("silu_mul_quantize_group128/cpu", BM_SiluMulQuantize)
-      ->Args({kRows, 2048})
+      ->Args({4 * kRows, 2048})
       ->UseRealTime()
       ->Unit(benchmark::kMillisecond);
   for (const auto& [name, scaling] : {std::pair{"gemm_block/cpu", GemmScaling::block},
