@@ -1,5 +1,6 @@
 // element_io.h: scalar loads and stores of matrix elements and scales in any supported dtype, for the
-// CPU reference. Stores follow the contract: NaN is written as the canonical NaN of the type.
+// CPU reference (and the fast paths' scale and bias handling). Stores follow the contract: NaN is
+// written as the canonical NaN of the type.
 #pragma once
 
 #include <cstdint>
@@ -10,6 +11,11 @@
 #include "fp8kit/format.h"
 
 namespace fp8kit::cpu {
+
+/// Address of element (r, c) of m.
+inline void* element_address(const core::MatrixRef& m, int64_t r, int64_t c) {
+  return static_cast<char*>(m.data) + (r * m.ld + c) * dtype_size(m.dtype);
+}
 
 inline float load_element(const core::MatrixRef& m, int64_t r, int64_t c) {
   switch (m.dtype) {
