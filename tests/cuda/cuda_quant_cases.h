@@ -38,13 +38,13 @@ inline constexpr uint8_t kOutPoison = 0xC3;
 
 /// Host bytes of a matrix (rows x cols, row stride ld, elements of `dtype`) starting `offset`
 /// elements into the buffer, so the same bytes can be viewed on the host and on a device.
-struct HostMatrix {
+struct StagedMatrix {
   std::vector<uint8_t> bytes;
   DType dtype = DType::f32;
   int64_t rows = 0, cols = 0, ld = 0, offset = 0;
 
-  static HostMatrix filled(DType dtype, int64_t rows, int64_t cols, int64_t ld, int64_t offset, uint8_t fill) {
-    HostMatrix m{{}, dtype, rows, cols, ld, offset};
+  static StagedMatrix filled(DType dtype, int64_t rows, int64_t cols, int64_t ld, int64_t offset, uint8_t fill) {
+    StagedMatrix m{{}, dtype, rows, cols, ld, offset};
     const int64_t elements = offset + (rows > 0 ? (rows - 1) * ld + cols : 0);
     m.bytes.assign(static_cast<size_t>(std::max<int64_t>(elements, 1) * dtype_size(dtype)), fill);
     return m;

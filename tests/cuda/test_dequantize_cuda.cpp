@@ -45,12 +45,12 @@ void fill_scales(ScaleBuffer& s, std::mt19937& rng) {
 
 std::string run_case(const DequantizeCase& c, std::mt19937& rng) {
   const int64_t q_ld = c.cols + c.q_pad, y_ld = c.cols + c.y_pad;
-  HostMatrix q = HostMatrix::filled(c.fp8, c.rows, c.cols, q_ld, c.q_offset, 0);
+  StagedMatrix q = StagedMatrix::filled(c.fp8, c.rows, c.cols, q_ld, c.q_offset, 0);
   std::uniform_int_distribution<int> byte(0, 255);
   for (uint8_t& b : q.bytes) b = static_cast<uint8_t>(byte(rng));
   ScaleBuffer s = ScaleBuffer::make(c.spec, c.scale_dtype, c.rows, c.cols, c.scales_column_major, 0);
   fill_scales(s, rng);
-  HostMatrix y = HostMatrix::filled(c.out, c.rows, c.cols, y_ld, c.y_offset, kOutPoison);
+  StagedMatrix y = StagedMatrix::filled(c.out, c.rows, c.cols, y_ld, c.y_offset, kOutPoison);
 
   DeviceBuffer qd(q.bytes), sd(s.bytes), yd(y.bytes);
   DequantizeOptions o;

@@ -38,8 +38,8 @@ std::string run_case(const QuantizeCase& c, std::mt19937& rng, void* stream = nu
   const int64_t x_ld = c.cols + c.x_pad, q_ld = c.cols + c.q_pad;
   std::vector<float> values = c.values ? *c.values : hostile_values(c.rows, c.cols, x_ld, c.in, rng);
   if (c.nonfinite && !c.values) place_nonfinite(values, c.rows, c.cols, x_ld, rng);
-  HostMatrix x{dtype_bytes(values, c.in, c.x_offset), c.in, c.rows, c.cols, x_ld, c.x_offset};
-  HostMatrix q = HostMatrix::filled(c.out, c.rows, c.cols, q_ld, 0, kQPoison);
+  StagedMatrix x{dtype_bytes(values, c.in, c.x_offset), c.in, c.rows, c.cols, x_ld, c.x_offset};
+  StagedMatrix q = StagedMatrix::filled(c.out, c.rows, c.cols, q_ld, 0, kQPoison);
   ScaleBuffer s = ScaleBuffer::make(c.spec, c.scale_dtype, c.rows, c.cols, c.scales_column_major, kScalePoison);
 
   DeviceBuffer xd(x.bytes), qd(q.bytes), sd(s.bytes);

@@ -48,7 +48,7 @@ struct SiluCase {
       << " scales, bound " << bound << (nonfinite ? ", with NaN/inf" : "");
     return o.str();
   }
-  HostMatrix gate_up(std::mt19937& rng) const {
+  StagedMatrix gate_up(std::mt19937& rng) const {
     const int64_t ld = 2 * inter + gate_up_pad;
     return {dtype_bytes(gate_up_values(rows, 2 * inter, ld, nonfinite, rng), DType::bf16, gate_up_offset), DType::bf16, rows,
             2 * inter, ld, gate_up_offset};
@@ -56,8 +56,8 @@ struct SiluCase {
 };
 
 std::string run_plain(const SiluCase& c, std::mt19937& rng) {
-  const HostMatrix gu = c.gate_up(rng);
-  HostMatrix h = HostMatrix::filled(DType::bf16, c.rows, c.inter, c.inter + c.out_pad, 0, kOutPoison);
+  const StagedMatrix gu = c.gate_up(rng);
+  StagedMatrix h = StagedMatrix::filled(DType::bf16, c.rows, c.inter, c.inter + c.out_pad, 0, kOutPoison);
   std::vector<uint8_t> gu_host = gu.bytes;
   DeviceBuffer gd(gu.bytes), hd(h.bytes);
   silu_mul(gu.view(gu_host.data(), Device::cpu()), h.view(h.bytes.data(), Device::cpu()), on_backend(Backend::cpu_reference));
@@ -67,28 +67,28 @@ std::string run_plain(const SiluCase& c, std::mt19937& rng) {
 }
 
 std::string run_fused(const SiluCase& c, std::mt19937& rng) {
-  const HostMatrix gu = c.gate_up(rng);
+  const StagedMatrix gu = c.gate_up(rng);
   std::vector<uint8_t> gu_host = gu.bytes;
   const int64_t q_ld = c.inter + c.out_pad;
   const ScaleSpec spec = c.rounding == ScaleRounding::pow2 ? ScaleSpec::group(c.group).pow2() : ScaleSpec::group(c.group);
   const QuantizeOptions reference = on_backend(Backend::cpu_reference, c.bound);
 
   // The CPU's two steps: h = silu_mul(gate_up), then quantize(h).
-  HostMatrix h = HostMatrix::filled(DType::bf16, c.rows, c.inter, c.inter, 0, 0);
-  HostMatrix q2 = HostMatrix::filled(c.fp8, c.rows, c.inter, q_ld, 0, kQPoison);
+  StagedMatrix h = StagedMatrix::filled(DType::bf16, c.rows, c.inter, c.inter, 0, 0);
+  StagedMatrix q2 = StagedMatrix::filled(c.fp8, c.rows, c.inter, q_ld, 0, kQPoison);
   ScaleBuffer s2 = ScaleBuffer::make(spec, c.scale_dtype, c.rows, c.inter, c.scales_column_major, kScalePoison);
   silu_mul(gu.view(gu_host.data(), Device::cpu()), h.view(h.bytes.data(), Device::cpu()), reference);
   quantize(h.view(h.bytes.data(), Device::cpu()), q2.view(q2.bytes.data(), Device::cpu()), s2.view(s2.bytes.data(), Device::cpu()),
            spec, reference);
   // The CPU's fused path must agree with its two steps.
-  HostMatrix q1 = HostMatrix::filled(c.fp8, c.rows, c.inter, q_ld, 0, kQPoison);
+  StagedMatrix q1 = StagedMatrix::filled(c.fp8, c.rows, c.inter, q_ld, 0, kQPoison);
   ScaleBuffer s1 = ScaleBuffer::make(spec, c.scale_dtype, c.rows, c.inter, c.scales_column_major, kScalePoison);
   silu_mul_quantize(gu.view(gu_host.data(), Device::cpu()), q1.view(q1.bytes.data(), Device::cpu()),
                     s1.view(s1.bytes.data(), Device::cpu()), spec, reference);
   std::string m = compare_bytes("CPU fused q vs CPU two-step q", q2.bytes, q1.bytes, 1, q_ld);
   if (!m.empty()) return m;
 
-  HostMatrix qg = HostMatrix::filled(c.fp8, c.rows, c.inter, q_ld, 0, kQPoison);
+  StagedMatrix qg = StagedMatrix::filled(c.fp8, c.rows, c.inter, q_ld, 0, kQPoison);
   ScaleBuffer sg = ScaleBuffer::make(spec, c.scale_dtype, c.rows, c.inter, c.scales_column_major, kScalePoison);
   DeviceBuffer gd(gu.bytes), qd(qg.bytes), sd(sg.bytes);
   silu_mul_quantize(gu.view(gd.get(), gpu()), qg.view(qd.get(), gpu()), sg.view(sd.get(), gpu()), spec,

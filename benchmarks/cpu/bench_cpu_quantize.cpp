@@ -1,6 +1,6 @@
 // bench_quantize.cpp: CPU quantize / dequantize throughput beside a memcpy of the same bytes, and CPU
 // GEMM GFLOP/s. Google Benchmark; run:
-//   build/benchmarks/fp8kit_bench_quantize [--benchmark_filter=...]
+//   build/benchmarks/fp8kit_bench_cpu_quantize [--benchmark_filter=...]
 //
 // Throughput counts bytes read + written (input, output and scales). Each quantization benchmark
 // then copies the same number of bytes (half read, half written) with memcpy spread over the same
