@@ -11,7 +11,8 @@
 #   bash scripts/gpu_check.sh quant     quantization only: build, the quantize/dequantize/SiLU GPU tests,
 #                                       the quantization benchmark (twice, to show the run-to-run spread);
 #                                       QUANT_BASELINE=DIR also builds DIR's quantization benchmark (the
-#                                       code before a change) and runs it in the same session, same card
+#                                       code before a change) and runs it in the same session, same card;
+#                                       QUANT_SANITIZE=1 adds short racecheck and memcheck runs
 #
 # Needs .deps/ (scripts/stage_gpu_deps.sh, carried to the machine) where GoogleTest is not installed.
 # Builds with /usr/bin/g++, also as nvcc's host compiler (the machine's default CXX links libstdc++
@@ -111,6 +112,16 @@ if [[ $mode == quant ]]; then
   for f in bench_quantize_baseline bench_quantize; do
     [[ -f $logs/$f.txt ]] && { echo "== $f"; sed -n '/^kernel /,$p' "$logs/$f.txt" | cut -c1-118; }
   done
+  if [[ -n ${QUANT_SANITIZE:-} ]]; then  # short: racecheck on the block kernel's barriers, memcheck on the main paths
+    run "compute-sanitizer racecheck (blocks)" sanitize_racecheck.txt timeout "${QUANT_SANITIZE_SECONDS:-60}" \
+      compute-sanitizer --tool racecheck --error-exitcode 99 --print-limit 20 build-gpu/tests/fp8kit_cuda_tests \
+      --gtest_brief=1 --gtest_filter='QuantizeCuda.Blocks'
+    tail -3 "$logs/sanitize_racecheck.txt"
+    run "compute-sanitizer memcheck" sanitize_memcheck.txt timeout "${QUANT_SANITIZE_SECONDS:-60}" \
+      compute-sanitizer --tool memcheck --error-exitcode 99 --print-limit 20 build-gpu/tests/fp8kit_cuda_tests \
+      --gtest_brief=1 --gtest_filter='QuantizeCuda.Group128EveryShape:QuantizeCuda.Blocks:DequantizeCuda.RowStridesAndUnalignedPointers'
+    tail -3 "$logs/sanitize_memcheck.txt"
+  fi
 fi
 if [[ $mode == sanitize ]]; then
   for tool in ${SANITIZE_TOOLS:-memcheck racecheck initcheck synccheck}; do
