@@ -9,6 +9,11 @@
 #   bash scripts/gpu_check.sh sanitize  GPU tests under compute-sanitizer (memcheck racecheck initcheck synccheck)
 #   bash scripts/gpu_check.sh ptx80     quantization tests from a compute_80 PTX-only build (driver JIT)
 #   bash scripts/gpu_check.sh python    pip install . with CUDA, the pytest suite on the GPU, bench_ops.py
+#   bash scripts/gpu_check.sh quant     quantization only: build, the quantize/dequantize/SiLU GPU tests,
+#                                       the quantization benchmark (twice, to show the run-to-run spread);
+#                                       QUANT_BASELINE=DIR also builds DIR's quantization benchmark (the
+#                                       code before a change) and runs it in the same session, same card;
+#                                       QUANT_SANITIZE=1 adds short racecheck and memcheck runs
 #
 # Needs .deps/ (scripts/stage_gpu_deps.sh, carried to the machine) where GoogleTest is not installed.
 # Builds with /usr/bin/g++, also as nvcc's host compiler (the machine's default CXX links libstdc++
@@ -34,6 +39,16 @@ build() {  # dir, cuda archs, targets...
   summary+=("build $dir ($archs): $((SECONDS - t0)) s")
 }
 
+build_baseline() {  # source dir: its quantization benchmark only, in build-gpu-baseline
+  local t0=$SECONDS
+  cmake -S "$1" -B build-gpu-baseline -G Ninja -DCMAKE_BUILD_TYPE=Release -DFP8KIT_CUDA=ON -DFP8KIT_CUDA_ARCHS=90a-real \
+    -DCMAKE_CUDA_ARCHITECTURES=90a-real -DFP8KIT_DEPS_DIR="$PWD/.deps" -DFP8KIT_BUILD_TESTS=OFF -DFP8KIT_BUILD_TOOLS=OFF \
+    -DFP8KIT_BUILD_BENCHMARKS=ON >build-gpu-baseline.configure.log 2>&1 &&
+    cmake --build build-gpu-baseline --parallel "$(nproc)" --target fp8kit_bench_quantize >build-gpu-baseline.build.log 2>&1 ||
+    { echo "baseline build failed:"; tail -20 build-gpu-baseline.*.log; return 1; }
+  echo "build build-gpu-baseline ($1): $((SECONDS - t0)) s"
+}
+
 run() {  # label, log name, command...
   local label=$1 log=$2
   shift 2
@@ -51,7 +66,12 @@ case "$mode" in
     build build-gpu 90a-real fp8kit_cuda_tests fp8kit_cli fp8kit_bench_quantize fp8kit_bench_gemm ;;
   ptx80) build build-gpu-ptx80 80-virtual fp8kit_cuda_tests ;;
   python) ;;
-  *) echo "usage: $0 [tests|bench|all|sanitize|ptx80|python]" >&2; exit 2 ;;
+  quant)
+    [[ -n ${QUANT_BASELINE:-} ]] && { build_baseline "$QUANT_BASELINE" >"$logs/build_baseline.txt" 2>&1 & }
+    build build-gpu 90a-real fp8kit_cuda_tests fp8kit_bench_quantize
+    wait
+    [[ -n ${QUANT_BASELINE:-} ]] && summary+=("$(tail -1 "$logs/build_baseline.txt")") ;;
+  *) echo "usage: $0 [tests|bench|all|sanitize|ptx80|python|quant]" >&2; exit 2 ;;
 esac
 
 if [[ $mode == tests || $mode == all ]]; then
@@ -76,9 +96,34 @@ fi
 if [[ $mode == bench || $mode == all ]]; then
   run "quantization benchmark" bench_quantize.txt build-gpu/benchmarks/fp8kit_bench_quantize
   tail -30 "$logs/bench_quantize.txt"
-  run "GEMM benchmark" bench_gemm.txt build-gpu/benchmarks/fp8kit_bench_gemm --csv "$logs/bench_gemm.csv" \
+  run "GEMM benchmark" bench_gemm.txt build-gpu/benchmarks/fp8kit_bench_gemm \
     --max-seconds "${GEMM_BENCH_SECONDS:-240}"
   tail -45 "$logs/bench_gemm.txt"
+fi
+if [[ $mode == quant ]]; then
+  run "GPU tests (quantize, dequantize, SiLU)" tests_quant.txt timeout "${QUANT_TEST_SECONDS:-150}" \
+    build-gpu/tests/fp8kit_cuda_tests --gtest_brief=1 --gtest_filter='*Quantize*:*Dequantize*:*SiluMul*:CudaBackendErrors*'
+  grep -E "FAILED|Failure|Expected|mismatch|seed" "$logs/tests_quant.txt" | head -40
+  tail -4 "$logs/tests_quant.txt"
+  # no CSVs: the device tool brings back at most 8 files, and the logs hold every row
+  run "quantization benchmark" bench_quantize.txt build-gpu/benchmarks/fp8kit_bench_quantize
+  if [[ -n ${QUANT_BASELINE:-} && -x build-gpu-baseline/benchmarks/fp8kit_bench_quantize ]]; then
+    run "quantization benchmark, baseline" bench_quantize_baseline.txt build-gpu-baseline/benchmarks/fp8kit_bench_quantize
+  fi
+  run "quantization benchmark, again" bench_quantize_again.txt build-gpu/benchmarks/fp8kit_bench_quantize
+  for f in bench_quantize_baseline bench_quantize; do
+    [[ -f $logs/$f.txt ]] && { echo "== $f"; sed -n '/^kernel /,$p' "$logs/$f.txt" | cut -c1-118; }
+  done
+  if [[ -n ${QUANT_SANITIZE:-} ]]; then  # short: racecheck on the block kernel's barriers, memcheck on the main paths
+    run "compute-sanitizer racecheck (blocks)" sanitize_racecheck.txt timeout "${QUANT_SANITIZE_SECONDS:-60}" \
+      compute-sanitizer --tool racecheck --error-exitcode 99 --print-limit 20 build-gpu/tests/fp8kit_cuda_tests \
+      --gtest_brief=1 --gtest_filter='QuantizeCuda.Blocks'
+    tail -3 "$logs/sanitize_racecheck.txt"
+    run "compute-sanitizer memcheck" sanitize_memcheck.txt timeout "${QUANT_SANITIZE_SECONDS:-60}" \
+      compute-sanitizer --tool memcheck --error-exitcode 99 --print-limit 20 build-gpu/tests/fp8kit_cuda_tests \
+      --gtest_brief=1 --gtest_filter='QuantizeCuda.Group128EveryShape:QuantizeCuda.Blocks:DequantizeCuda.RowStridesAndUnalignedPointers'
+    tail -3 "$logs/sanitize_memcheck.txt"
+  fi
 fi
 if [[ $mode == sanitize ]]; then
   for tool in ${SANITIZE_TOOLS:-memcheck racecheck initcheck synccheck}; do

@@ -1,11 +1,14 @@
 // numerics.h: the numerics contract of docs/numerics.md as code, for the CPU and for CUDA kernels.
 //
-// Every function here is built only from IEEE-754 basic operations (each rounded to nearest even, no
-// fused multiply-add) and integer bit manipulation, so the host and the device compute the same bits.
-// Host code including this file must be compiled with -ffp-contract=off (the build sets it); device
-// code uses the __f*_rn intrinsics, which the compiler never contracts.
+// Every function here is built only from IEEE-754 basic operations (each rounded to nearest even) and
+// integer bit manipulation, so the host and the device compute the same bits. The contract's own
+// arithmetic never fuses a multiply-add; the one explicit fused multiply-add (fma_rn) serves
+// div_by_scale, whose result is proven equal to the IEEE division it replaces. Host code including this
+// file must be compiled with -ffp-contract=off (the build sets it); device code uses the __f*_rn
+// intrinsics, which the compiler never contracts.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 
@@ -71,6 +74,24 @@ FP8KIT_HD float div_rn(float a, float b) {
   return __fdiv_rn(a, b);
 #else
   return a / b;
+#endif
+}
+
+/// a * b + c rounded once (a fused multiply-add; std::fma on the host is exact too).
+FP8KIT_HD float fma_rn(float a, float b, float c) {
+#if defined(__CUDA_ARCH__)
+  return __fmaf_rn(a, b, c);
+#else
+  return std::fma(a, b, c);
+#endif
+}
+
+/// 1 / s, correctly rounded.
+FP8KIT_HD float rcp_rn(float s) {
+#if defined(__CUDA_ARCH__)
+  return __frcp_rn(s);
+#else
+  return 1.0f / s;
 #endif
 }
 
@@ -195,6 +216,81 @@ FP8KIT_HD float decode_e5m2(uint8_t c) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Division by a scale, fast and exact. Quantization divides every element of a tile by the tile's
+// scale s; the IEEE division (div_rn) costs a dozen instructions and a branch on a GPU. With the
+// correctly rounded reciprocal y = rcp_rn(s), computed once per tile, Markstein's correction gives
+// the same bits in three operations:
+//   q0 = x * y,  r = x - q0 * s (fused, exact),  q = q0 + r * y (fused)  ==  fp32(x / s).
+// The equality holds whenever no step underflows or overflows (ScaleDivisor's fast domain); it is
+// proven by tests/cpp/test_div_by_scale.cpp: an analytic bound on |q0 + r*y - x/s| plus an exhaustive
+// check of every significand pair whose quotient lies close enough to a rounding boundary to break
+// it, and brute force over all bf16 and f16 x and 10^8 random f32 x. The CPU reference keeps the
+// plain division; kernels may use either.
+// ---------------------------------------------------------------------------------------------
+
+/// fp32(x / s) for x in ScaleDivisor(s)'s fast domain, from y = rcp_rn(s). The sign of x is ORed into
+/// the result: for x = -0 the sequence gives +0, while -0 / s = -0 (for every other x of the domain
+/// the result already carries the sign of x).
+FP8KIT_HD float div_by_scale(float x, float s, float y) {
+  const float q0 = mul_rn(x, y);
+  const float r = fma_rn(-q0, s, x);
+  const float q = fma_rn(r, y, q0);
+  return float_of(bits_of(q) | (bits_of(x) & 0x80000000u));
+}
+
+/// Division of many x by one scale s: div_by_scale where x is in the fast domain, div_rn elsewhere,
+/// so divide(x) == fp32(x / s) for every x and s.
+///
+/// Fast domain: s in [2^-126, 2^126] (so y = rcp_rn(s) is normal and s is not NaN), and |x| == 0 or
+/// lo <= |x| <= hi with lo = max(2^-100, s * 2^-124) and hi = min(s * 2^125, max finite):
+///  * |x| >= 2^-100 keeps the remainder r = x - q0 * s exact (it is a multiple of 2^(e_x - 47), which
+///    must not fall below the smallest subnormal 2^-149);
+///  * 2^-124 <= |x / s| <= 2^125 keeps q0, r * y and q normal and finite.
+/// Quantization tiles lie inside it unless they hold values below 2^-100 (or an amax upper bound
+/// far below their amax): callers check a whole tile, or a lane's share of it, once (covers) and take
+/// the per-element path only when that fails.
+struct ScaleDivisor {
+  float s = 1.0f;
+  float y = 1.0f;           // rcp_rn(s)
+  uint32_t lo_bits = 1;     // bits of lo; UINT32_MAX when s is outside [2^-126, 2^126]
+  uint32_t hi_bits = 0;     // bits of hi; 0 when s is outside [2^-126, 2^126]
+  bool valid = false;       // s in [2^-126, 2^126]
+
+  FP8KIT_HD static ScaleDivisor of(float s) {
+    ScaleDivisor d;
+    d.s = s;
+    d.y = rcp_rn(s);
+    d.valid = s >= float_of(kF32MinNormalBits) && s <= float_of(253u << 23);  // 2^-126 .. 2^126
+    if (d.valid) {
+      const float lo = mul_rn(s, float_of(3u << 23));    // s * 2^-124: exact where it exceeds 2^-100
+      const float hi = mul_rn(s, float_of(252u << 23));  // s * 2^125: exact or inf
+      const float floor = float_of(27u << 23);           // 2^-100
+      d.lo_bits = bits_of(lo > floor ? lo : floor);
+      d.hi_bits = hi < float_of(kF32MaxFiniteBits) ? bits_of(hi) : kF32MaxFiniteBits;
+    } else {
+      d.lo_bits = 0xFFFFFFFFu;
+      d.hi_bits = 0;
+    }
+    return d;
+  }
+
+  /// True when every x with |x| == 0 or min_abs <= |x| <= max_abs is in the fast domain, given
+  /// min_abs_minus_one = bits(min nonzero |x|) - 1 (UINT32_MAX when every x is zero) and max_abs =
+  /// bits(max |x|) (NaN and inf give bits above every finite value, so they fail).
+  FP8KIT_HD bool covers(uint32_t min_abs_minus_one, uint32_t max_abs_bits) const {
+    return valid && min_abs_minus_one >= lo_bits - 1u && max_abs_bits <= hi_bits;
+  }
+
+  FP8KIT_HD bool in_fast_domain(float x) const {
+    const uint32_t a = bits_of(x) & 0x7FFFFFFFu;
+    return covers(a - 1u, a);
+  }
+
+  /// fp32(x / s), for any x.
+  FP8KIT_HD float divide(float x) const { return in_fast_domain(x) ? div_by_scale(x, s, y) : div_rn(x, s); }
+};
+
+// ---------------------------------------------------------------------------------------------
 // Scales (docs/numerics.md, "Scales"). s is the dequantization multiplier: x ~= decode(q) * s.
 // ---------------------------------------------------------------------------------------------
 
@@ -221,11 +317,22 @@ struct AmaxAccumulator {
 };
 
 /// exact rounding: s = max(fp32(amax / fmax), 2^-126); all-zero group: s = 1; NaN/inf amax: NaN.
-FP8KIT_HD float scale_exact(float amax, float fmax) {
+/// `divide(amax)` computes fp32(amax / fmax).
+template <class Divide>
+FP8KIT_HD float scale_exact_with(float amax, Divide&& divide) {
   if (!(amax <= float_of(kF32MaxFiniteBits))) return canonical_nan();
   if (amax == 0.0f) return 1.0f;
-  const float s = div_rn(amax, fmax);
+  const float s = divide(amax);
   return bits_of(s) < kF32MinNormalBits ? float_of(kF32MinNormalBits) : s;
+}
+
+FP8KIT_HD float scale_exact(float amax, float fmax) {
+  return scale_exact_with(amax, [fmax](float a) { return div_rn(a, fmax); });
+}
+
+/// The same bits, dividing through the ScaleDivisor of fmax (kernels: no IEEE division per tile).
+FP8KIT_HD float scale_exact(float amax, const ScaleDivisor& fmax) {
+  return scale_exact_with(amax, [&fmax](float a) { return fmax.divide(a); });
 }
 
 /// pow2 (UE8M0) rounding: the smallest s = 2^e with amax <= fmax * s, and e >= -126; all-zero group:
@@ -261,15 +368,16 @@ FP8KIT_HD float ue8m0_to_float(uint8_t b) {
 // ---------------------------------------------------------------------------------------------
 
 /// exp(x) to about 1 ulp: Cody-Waite reduction by ln2, a degree-6 polynomial, exact 2^n scaling.
+/// Written without branches (the special inputs are selected at the end, and the scaling multiplies
+/// by exactly 1 when no pre-scaling is needed), so a GPU overlaps many of them.
 FP8KIT_HD float exp_portable(float x) {
-  if (is_nan(x)) return canonical_nan();
-  if (x > 88.72283935546875f) return float_of(0x7F800000u);
-  if (x < -103.972076416015625f) return 0.0f;
+  const bool in_range = x >= -103.972076416015625f && x <= 88.72283935546875f;  // false for NaN
+  const float xr = in_range ? x : 0.0f;  // keeps the conversion to int below defined
   const float magic = 12582912.0f;  // 1.5 * 2^23: adding it rounds to an integer (ties to even)
-  const float n = sub_rn(add_rn(mul_rn(x, 1.44269502162933349609375f), magic), magic);
+  const float n = sub_rn(add_rn(mul_rn(xr, 1.44269502162933349609375f), magic), magic);
   const float ln2_hi = 0.693145751953125f;       // exact in 16 bits, so n * ln2_hi is exact
   const float ln2_lo = 1.428606765330187045e-06f;
-  const float r = sub_rn(sub_rn(x, mul_rn(n, ln2_hi)), mul_rn(n, ln2_lo));
+  const float r = sub_rn(sub_rn(xr, mul_rn(n, ln2_hi)), mul_rn(n, ln2_lo));
   float p = 1.0f / 720.0f;
   p = add_rn(mul_rn(p, r), 1.0f / 120.0f);
   p = add_rn(mul_rn(p, r), 1.0f / 24.0f);
@@ -277,16 +385,15 @@ FP8KIT_HD float exp_portable(float x) {
   p = add_rn(mul_rn(p, r), 0.5f);
   p = add_rn(mul_rn(p, r), 1.0f);
   p = add_rn(mul_rn(p, r), 1.0f);
-  int ni = static_cast<int>(n);
   // 2^ni by one or two exact power-of-two products (ni in [-150, 128])
-  if (ni > 127) {
-    p = mul_rn(p, float_of(254u << 23));  // 2^127
-    ni -= 127;
-  } else if (ni < -126) {
-    p = mul_rn(p, float_of(1u << 23));  // 2^-126
-    ni += 126;
-  }
-  return mul_rn(p, float_of(static_cast<uint32_t>(ni + 127) << 23));
+  const int ni = static_cast<int>(n);
+  const bool high = ni > 127, low = ni < -126;
+  p = mul_rn(p, high ? float_of(254u << 23) : low ? float_of(1u << 23) : 1.0f);  // 2^127, 2^-126 or 1
+  const int rest = high ? ni - 127 : low ? ni + 126 : ni;
+  const float e = mul_rn(p, float_of(static_cast<uint32_t>(rest + 127) << 23));
+  if (is_nan(x)) return canonical_nan();
+  if (x > 88.72283935546875f) return float_of(0x7F800000u);
+  return in_range ? e : 0.0f;
 }
 
 FP8KIT_HD float silu(float g) { return div_rn(g, add_rn(1.0f, exp_portable(-g))); }

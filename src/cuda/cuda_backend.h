@@ -35,7 +35,9 @@ void copy_to_host(void* dst, const void* src, size_t bytes);
 void synchronize(int ordinal);
 
 /// Quantization kernels (portable, sm_80+). supports_* says why a problem is refused (alignment,
-/// pointer kind, capability...), before any work.
+/// pointer kind, capability...), before any work. The runners take only problems their supports_*
+/// accepted: the core's dispatch asks first, and they do not ask again (the pointer checks cost
+/// about a microsecond each, a large share of a small call).
 Verdict supports_quantize(const core::QuantizeProblem& p);
 void quantize(const core::QuantizeProblem& p);
 Verdict supports_dequantize(const core::DequantizeProblem& p);

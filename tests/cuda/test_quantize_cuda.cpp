@@ -320,6 +320,49 @@ TEST(QuantizeCuda, EncoderSweepAtScaleOne) {
   }
 }
 
+/// Every finite bf16 and f16 value, divided by scales across the range in every kernel family: the
+/// kernels divide through numerics::ScaleDivisor (Markstein's sequence inside its fast domain, the
+/// IEEE division outside), which must give the reference's bits. Column 0 of every 128 holds the
+/// dtype's max, so with an amax bound B every tile's scale is B / fmax; the other columns sweep the
+/// values (tiny ones leave the fast domain, so both paths run inside one tile).
+TEST(QuantizeCuda, DivisionSweepOverEveryInputValue) {
+  FP8KIT_SKIP_WITHOUT_GPU();
+  std::mt19937 rng(suite_seed() + 8);
+  const int64_t cols = 7168;
+  const float bounds[] = {1e-30f, std::ldexp(1.0f, -100), 3e-20f, 1.0f / 3.0f, 0.7f, 1.0f, 1.999f * 1024.0f, 12345.678f,
+                          448.0f, 57344.0f, 3e5f, 1.3f * std::ldexp(1.0f, 100), 3e38f};
+  int i = 0;
+  for (DType in : {DType::bf16, DType::f16}) {
+    std::vector<float> sweep;
+    for (uint32_t h = 0; h < 65536; ++h) {
+      const auto b = static_cast<uint16_t>(h);
+      const float v = in == DType::bf16 ? numerics::bf16_bits_to_float(b) : numerics::f16_bits_to_float(b);
+      if (!numerics::is_nonfinite(v)) sweep.push_back(v);
+    }
+    const int64_t per_row = cols - cols / 128;
+    const int64_t rows = (static_cast<int64_t>(sweep.size()) + per_row - 1) / per_row;
+    std::vector<float> values(static_cast<size_t>(rows * cols), 0.0f);
+    size_t next = 0;
+    for (int64_t k = 0; k < rows * cols; ++k) {
+      values[static_cast<size_t>(k)] = k % 128 == 0 ? max_finite_of(in) : (next < sweep.size() ? sweep[next++] : 0.0f);
+    }
+    for (const float bound : bounds) {
+      for (const ScaleSpec& spec : {ScaleSpec::group(128), ScaleSpec::per_row(), ScaleSpec::block(128, 128), ScaleSpec::per_tensor()}) {
+        QuantizeCase c;
+        c.rows = rows;
+        c.cols = cols;
+        c.in = in;
+        c.out = kOutputs[static_cast<size_t>(i++ % 2)];
+        c.spec = spec;
+        c.bound = bound;
+        c.values = &values;
+        c.nonfinite = false;
+        EXPECT_CASE_OK(c, rng);
+      }
+    }
+  }
+}
+
 /// Row strides beyond 2^31 elements: 64-bit offsets in every kernel family.
 TEST(QuantizeCuda, OffsetsBeyond32Bits) {
   FP8KIT_SKIP_WITHOUT_GPU();

@@ -1,5 +1,7 @@
 // dequantize.cu: launcher of the dequantization kernel (dequantize.cuh). Rows of 2^30 columns or more
 // are refused by smxx_backend.cpp before they get here.
+#include <algorithm>
+
 #include "cuda/common/cuda_check.h"
 #include "cuda/smxx/dequantize.cuh"
 #include "cuda/smxx/launchers.h"
@@ -9,18 +11,32 @@ namespace {
 
 template <DType T>
 void launch_for_output(DequantParams d, int64_t rows, Fp8Format f, const LaunchContext& c) {
-  const int64_t cap = int64_t{8} * c.multiprocessors;
-  for_each_row_range(rows, d.chunks_per_row, [&](int64_t first, int64_t count) {
+  constexpr int64_t kCodes = kDequantCodes<T>;
+  d.units_per_row = static_cast<uint32_t>((d.cols + kCodes - 1) / kCodes);
+  d.units_per_block = std::min<uint32_t>(d.units_per_row, kDequantThreads);
+  const dim3 threads(kDequantThreads);
+  const int64_t rows_per_block = int64_t{kDequantThreads / d.units_per_block} * kDequantRows;
+  // Launches of at most 65535 row bands (the grid's y limit) and of fewer than kMaxIndex32 rows.
+  const int64_t max_rows = std::min<int64_t>(65535 * rows_per_block, kMaxIndex32);
+  for (int64_t first = 0; first < rows; first += max_rows) {
+    const int64_t count = std::min(max_rows, rows - first);
     d.row_begin = first;
     d.rows = static_cast<uint32_t>(count);
-    const uint32_t blocks = grid_blocks(count * d.chunks_per_row, int64_t{kDequantThreads} * kDequantUnroll, cap);
+    const dim3 blocks((d.units_per_row + d.units_per_block - 1) / d.units_per_block,
+                      static_cast<uint32_t>((count + rows_per_block - 1) / rows_per_block));
     if (f == Fp8Format::e5m2) {
-      smxx_dequantize_kernel<T, Fp8Format::e5m2><<<blocks, kDequantThreads, 0, c.stream>>>(d);
+      smxx_dequantize_kernel<T, Fp8Format::e5m2><<<blocks, threads, 0, c.stream>>>(d);
     } else {
-      smxx_dequantize_kernel<T, Fp8Format::e4m3fn><<<blocks, kDequantThreads, 0, c.stream>>>(d);
+      smxx_dequantize_kernel<T, Fp8Format::e4m3fn><<<blocks, threads, 0, c.stream>>>(d);
     }
     FP8KIT_CUDA_CHECK_LAUNCH("smxx_dequantize_kernel");
-  });
+  }
+}
+
+/// Whether the unit loads (kCodes bytes) and the 16-byte output stores are aligned.
+bool vector_aligned(const core::DequantizeProblem& p, int codes) {
+  return rows_aligned(p.q.data, p.q.ld, p.q.rows, 1, codes) &&
+         rows_aligned(p.y.data, p.y.ld, p.y.rows, dtype_size(p.y.dtype), 16);
 }
 
 }  // namespace
@@ -35,9 +51,9 @@ void launch_dequantize(const core::DequantizeProblem& p, const LaunchContext& c)
   d.cols = static_cast<uint32_t>(p.q.cols);
   d.tile_rows = p.block_rows;
   d.tile_cols = p.block_cols;
-  d.chunks_per_row = static_cast<uint32_t>((p.q.cols + kDequantChunk - 1) / kDequantChunk);
-  d.vector = rows_aligned(p.q.data, p.q.ld, p.q.rows, 1, 16) && rows_aligned(p.y.data, p.y.ld, p.y.rows, dtype_size(p.y.dtype), 16);
-  d.scale_per_chunk = p.block_cols % kDequantChunk == 0 || p.block_cols >= p.q.cols;
+  const auto codes = static_cast<int>(p.y.dtype == DType::f32 ? kDequantCodes<DType::f32> : kDequantCodes<DType::bf16>);
+  d.vector = vector_aligned(p, codes);
+  d.scale_per_unit = p.block_cols % codes == 0 || p.block_cols >= p.q.cols;
   const Fp8Format f = format_of(p.q.dtype);
   switch (p.y.dtype) {
     case DType::f32: return launch_for_output<DType::f32>(d, p.q.rows, f, c);

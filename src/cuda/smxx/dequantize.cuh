@@ -1,17 +1,29 @@
-// dequantize.cuh: y = round_to(T, decode(q) * s) for every granularity. A unit is 16 consecutive codes
-// of one row: one 16-byte load, 32 or 64 bytes of stores. Each thread takes two units per step, loads
-// first. Units that share one scale (the tile is at least 16 wide, or the whole row) load it once;
-// others (column scales, narrow tiles) load one per code, and unaligned or ragged units go element by
-// element.
+// dequantize.cuh: y = round_to(T, decode(q) * s) for every granularity.
+//
+// A unit is kDequantCodes<T> consecutive codes of one row: their outputs are one 16-byte store (8 codes
+// for bf16/f16, 4 for f32), so every store instruction of a warp writes whole sectors, and the codes
+// are one 8- or 4-byte load. A thread owns one unit column of the matrix and walks kDequantRows rows of
+// it (rows_step apart), kDequantBatch rows' loads in flight at a time: the column's scale index is
+// computed once, a row costs one add and, for tiles taller than a row, one division.
+//
+// Units whose codes share one scale (the tile is a whole number of units wide, or as wide as the
+// matrix) load it once per row; units with a NaN (or, e5m2, inf) code, or a non-finite scale,
+// canonicalise NaN results, the rest skip that. Units whose codes do not share one scale (column
+// scales, narrow tiles), unaligned and ragged units go element by element.
 #pragma once
+
+#include <type_traits>
 
 #include "cuda/smxx/device_numerics.cuh"
 
 namespace fp8kit::cuda::smxx {
 
 inline constexpr int kDequantThreads = 256;
-inline constexpr int kDequantUnroll = 2;
-inline constexpr uint32_t kDequantChunk = 16;
+inline constexpr uint32_t kDequantRows = 8;
+inline constexpr uint32_t kDequantBatch = 4;
+
+template <DType T>
+inline constexpr uint32_t kDequantCodes = T == DType::f32 ? 4 : 8;
 
 /// i / tile for non-negative indices, in 32-bit arithmetic where both fit.
 __device__ __forceinline__ int64_t tile_index(int64_t i, int64_t tile) {
@@ -22,76 +34,99 @@ __device__ __forceinline__ int64_t tile_index(int64_t i, int64_t tile) {
   return i / tile;
 }
 
-/// Stores 16 products at y (aligned to 16 bytes) in T.
-template <DType T>
-__device__ __forceinline__ void store16(uint8_t* y, const float v[16]) {
-  if constexpr (T == DType::f32) {
-#pragma unroll
-    for (int k = 0; k < 4; ++k) {
-      reinterpret_cast<uint4*>(y)[k] = make_uint4(__float_as_uint(numerics::canonicalize_f32(v[4 * k])),
-                                                  __float_as_uint(numerics::canonicalize_f32(v[4 * k + 1])),
-                                                  __float_as_uint(numerics::canonicalize_f32(v[4 * k + 2])),
-                                                  __float_as_uint(numerics::canonicalize_f32(v[4 * k + 3])));
-    }
+/// True when some code of the word can decode to NaN (or, e5m2, inf): a byte whose exponent and
+/// mantissa bits (e4m3) or exponent bits (e5m2) are all ones carries into bit 7 when one is added.
+template <Fp8Format F>
+__device__ __forceinline__ uint32_t special_codes(uint32_t w) {
+  if constexpr (F == Fp8Format::e5m2) {
+    return ((w & 0x7C7C7C7Cu) + 0x04040404u) & 0x80808080u;
   } else {
+    return ((w & 0x7F7F7F7Fu) + 0x01010101u) & 0x80808080u;
+  }
+}
+
+/// The 16-byte store of kDequantCodes<T> products; `canonical`: NaN products become the canonical NaN
+/// of T (needed only when a NaN can occur).
+template <DType T>
+__device__ __forceinline__ uint4 pack_outputs(const float* v, bool canonical) {
+  if constexpr (T == DType::f32) {
+    if (canonical) {
+      return make_uint4(__float_as_uint(numerics::canonicalize_f32(v[0])), __float_as_uint(numerics::canonicalize_f32(v[1])),
+                        __float_as_uint(numerics::canonicalize_f32(v[2])), __float_as_uint(numerics::canonicalize_f32(v[3])));
+    }
+    return make_uint4(__float_as_uint(v[0]), __float_as_uint(v[1]), __float_as_uint(v[2]), __float_as_uint(v[3]));
+  } else {
+    uint32_t w[4];
 #pragma unroll
-    for (int k = 0; k < 2; ++k) {
-      reinterpret_cast<uint4*>(y)[k] = make_uint4(round_pair<T>(v[8 * k], v[8 * k + 1]), round_pair<T>(v[8 * k + 2], v[8 * k + 3]),
-                                                  round_pair<T>(v[8 * k + 4], v[8 * k + 5]), round_pair<T>(v[8 * k + 6], v[8 * k + 7]));
+    for (int k = 0; k < 4; ++k) w[k] = canonical ? round_pair<T>(v[2 * k], v[2 * k + 1]) : round_pair_finite<T>(v[2 * k], v[2 * k + 1]);
+    return make_uint4(w[0], w[1], w[2], w[3]);
+  }
+}
+
+/// Rows first + k * rows_step (k < kDequantRows) of the unit at `col`, element by element: units that
+/// are unaligned, ragged, or whose codes do not share one scale.
+template <DType T, Fp8Format F>
+__device__ __forceinline__ void dequantize_unit_by_element(const DequantParams& p, uint32_t col, uint32_t first, uint32_t rows_step) {
+  const uint32_t end = min(col + kDequantCodes<T>, p.cols);
+#pragma unroll 1
+  for (uint32_t k = 0; k < kDequantRows; ++k) {
+    const uint32_t r = first + k * rows_step;
+    if (r >= p.rows) return;
+    const int64_t row = p.row_begin + r;
+    const int64_t tile_row = tile_index(row, p.tile_rows);
+#pragma unroll 1
+    for (uint32_t c = col; c < end; ++c) {
+      const float v = decode_reference<F>(p.q[row * p.q_ld + c]);
+      store_output<T>(p.y, row * p.y_ld + c, numerics::mul_rn(v, load_scale(p.s, tile_row, tile_index(c, p.tile_cols))));
     }
   }
 }
 
 template <DType T, Fp8Format F>
 __global__ void __launch_bounds__(kDequantThreads) smxx_dequantize_kernel(const DequantParams p) {
+  constexpr uint32_t kCodes = kDequantCodes<T>;
   constexpr int64_t kOutBytes = T == DType::f32 ? 4 : 2;
-  const uint32_t units = p.rows * p.chunks_per_row;
-  const uint32_t stride = gridDim.x * blockDim.x;
+  using Codes = std::conditional_t<kCodes == 8, uint2, uint32_t>;
+  const uint32_t c_local = threadIdx.x % p.units_per_block, r_local = threadIdx.x / p.units_per_block;
+  const uint32_t rows_step = blockDim.x / p.units_per_block;
+  const uint32_t unit = blockIdx.x * p.units_per_block + c_local;
+  if (r_local >= rows_step || unit >= p.units_per_row) return;
+  const uint32_t col = unit * kCodes;
+  const uint32_t first = blockIdx.y * rows_step * kDequantRows + r_local;  // row within the launch
+  if (!p.vector || !p.scale_per_unit || col + kCodes > p.cols) return dequantize_unit_by_element<T, F>(p, col, first, rows_step);
+
+  const int64_t tile_col = tile_index(col, p.tile_cols);
   auto* y = static_cast<uint8_t*>(p.y);
-  for (uint32_t base = blockIdx.x * blockDim.x + threadIdx.x; base < units; base += kDequantUnroll * stride) {
-    uint4 raw[kDequantUnroll];
-    int64_t row[kDequantUnroll], tile_row[kDequantUnroll];
-    uint32_t col[kDequantUnroll];
-    bool vector[kDequantUnroll];
-    float chunk_scale[kDequantUnroll];
+  for (uint32_t i = 0; i < kDequantRows; i += kDequantBatch) {
+    Codes codes[kDequantBatch];
+    float scale[kDequantBatch];
 #pragma unroll
-    for (int k = 0; k < kDequantUnroll; ++k) {
-      const uint32_t u = base + static_cast<uint32_t>(k) * stride;
-      const uint32_t r = u / p.chunks_per_row;
-      row[k] = p.row_begin + r;
-      col[k] = (u - r * p.chunks_per_row) * kDequantChunk;
-      vector[k] = u < units && p.vector && col[k] + kDequantChunk <= p.cols;
-      raw[k] = vector[k] ? __ldg(reinterpret_cast<const uint4*>(p.q + row[k] * p.q_ld + col[k]))
-                         : make_uint4(0, 0, 0, 0);
-      tile_row[k] = tile_index(row[k], p.tile_rows);
-      // issued with the codes, so the two loads overlap
-      chunk_scale[k] = vector[k] && p.scale_per_chunk ? load_scale(p.s, tile_row[k], tile_index(col[k], p.tile_cols)) : 0.0f;
+    for (uint32_t b = 0; b < kDequantBatch; ++b) {
+      const uint32_t r = first + (i + b) * rows_step;
+      const int64_t row = p.row_begin + r;
+      const bool load = r < p.rows;
+      codes[b] = load ? __ldg(reinterpret_cast<const Codes*>(p.q + row * p.q_ld + col)) : Codes{};
+      scale[b] = load ? load_scale(p.s, tile_index(row, p.tile_rows), tile_col) : 0.0f;  // issued with the codes
     }
 #pragma unroll
-    for (int k = 0; k < kDequantUnroll; ++k) {
-      const uint32_t u = base + static_cast<uint32_t>(k) * stride;
-      if (u >= units) break;
-      const int64_t tr = tile_row[k];
-      if (vector[k]) {
-        float v[kDequantChunk];
-#pragma unroll
-        for (int w = 0; w < 4; ++w) decode4<F>(word(raw[k], w), v + 4 * w);
-        if (p.scale_per_chunk) {
-#pragma unroll
-          for (uint32_t j = 0; j < kDequantChunk; ++j) v[j] = numerics::mul_rn(v[j], chunk_scale[k]);
-        } else {
-#pragma unroll
-          for (uint32_t j = 0; j < kDequantChunk; ++j) v[j] = numerics::mul_rn(v[j], load_scale(p.s, tr, tile_index(col[k] + j, p.tile_cols)));
-        }
-        store16<T>(y + (row[k] * p.y_ld + col[k]) * kOutBytes, v);
+    for (uint32_t b = 0; b < kDequantBatch; ++b) {
+      const uint32_t r = first + (i + b) * rows_step;
+      if (r >= p.rows) return;
+      float v[kCodes];
+      uint32_t special = 0;
+      if constexpr (kCodes == 8) {
+        decode4<F>(codes[b].x, v);
+        decode4<F>(codes[b].y, v + 4);
+        special = special_codes<F>(codes[b].x) | special_codes<F>(codes[b].y);
       } else {
-        const uint32_t end = min(col[k] + kDequantChunk, p.cols);
-        for (uint32_t c = col[k]; c < end; ++c) {
-          const float v = decode_reference<F>(p.q[row[k] * p.q_ld + c]);
-          store_output<T>(p.y, row[k] * p.y_ld + c,
-                          numerics::mul_rn(v, load_scale(p.s, tr, tile_index(c, p.tile_cols))));
-        }
+        decode4<F>(codes[b], v);
+        special = special_codes<F>(codes[b]);
       }
+#pragma unroll
+      for (uint32_t j = 0; j < kCodes; ++j) v[j] = numerics::mul_rn(v[j], scale[b]);
+      // NaN products need a NaN code or a non-finite scale (inf * 0 included)
+      const bool canonical = special != 0 || !(fabsf(scale[b]) <= __uint_as_float(numerics::kF32MaxFiniteBits));
+      *reinterpret_cast<uint4*>(y + ((p.row_begin + r) * p.y_ld + col) * kOutBytes) = pack_outputs<T>(v, canonical);
     }
   }
 }

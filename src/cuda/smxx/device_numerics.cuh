@@ -102,17 +102,72 @@ __device__ __forceinline__ uint32_t block_max(uint32_t v, uint32_t* scratch) {
   return m;
 }
 
+/// min over the elements of a 16-byte vector of T of (bits(|x|) - 1) as unsigned, i.e. the smallest
+/// nonzero |x| (zeros wrap to the largest value), in a packed form: min_code merges two of them, and
+/// min_abs_minus_one turns one into f32 bits(min nonzero |x|) - 1 (UINT32_MAX when all are zero).
+/// 16-bit types keep one (h - 1) mod 2^15 per halfword (a zero halfword gives 0x7FFF), so the packed
+/// min is a native 16x2 min.
+template <DType T>
+inline constexpr uint32_t kMinCodeNone = T == DType::f32 ? 0xFFFFFFFFu : 0x7FFF7FFFu;
+
+template <DType T>
+__device__ __forceinline__ uint32_t min_code(uint32_t a, uint32_t b) {
+  if constexpr (T == DType::f32) {
+    return min(a, b);
+  } else {
+    return __vminu2(a, b);
+  }
+}
+
+template <DType T>
+__device__ __forceinline__ uint32_t vec_min_code(const uint4& v) {
+  if constexpr (T == DType::f32) {
+    const auto m1 = [](uint32_t w) { return (w & 0x7FFFFFFFu) - 1u; };
+    return min(min(m1(v.x), m1(v.y)), min(m1(v.z), m1(v.w)));
+  } else {
+    // h + 0x7FFF stays below 0x10000 for h <= 0x7FFF, so halfwords never carry into each other
+    const auto m1 = [](uint32_t w) { return ((w & 0x7FFF7FFFu) + 0x7FFF7FFFu) & 0x7FFF7FFFu; };
+    return __vminu2(__vminu2(m1(v.x), m1(v.y)), __vminu2(m1(v.z), m1(v.w)));
+  }
+}
+
+template <DType T>
+__device__ __forceinline__ uint32_t min_abs_minus_one(uint32_t code) {
+  if constexpr (T == DType::f32) {
+    return code;
+  } else {
+    const uint32_t h = min(code & 0xFFFFu, code >> 16);  // (smallest nonzero halfword) - 1, or 0x7FFF
+    if (h == 0x7FFFu) return 0xFFFFFFFFu;
+    if constexpr (T == DType::bf16) {
+      return ((h + 1u) << 16) - 1u;
+    } else {
+      return __float_as_uint(__half2float(__ushort_as_half(static_cast<unsigned short>(h + 1u)))) - 1u;
+    }
+  }
+}
+
 /// The scale of a tile and how its elements are divided by it.
 struct TileScale {
   float scale = 1.0f;
-  float inverse = 1.0f;  // 1 / scale, exact for power-of-two scales
+  numerics::ScaleDivisor divisor;  // divisor.y = rcp_rn(scale), exact for power-of-two scales
   bool pow2 = false;
   bool nonfinite = false;  // scale is NaN: every code of the tile is the NaN code 0x7F
 
-  /// fp32(x / scale), one IEEE division; for power-of-two scales x * (1 / scale) is the same value
-  /// (the reciprocal is exact and both round the exact quotient once).
+  /// fp32(x / scale) for any x: for power-of-two scales x * (1 / scale) is the same value (the
+  /// reciprocal is exact and both round the exact quotient once); otherwise ScaleDivisor::divide.
   __device__ __forceinline__ float divide(float x) const {
-    return pow2 ? numerics::mul_rn(x, inverse) : numerics::div_rn(x, scale);
+    return pow2 ? numerics::mul_rn(x, divisor.y) : divisor.divide(x);
+  }
+  /// The same for x in the fast domain (see fast_for): no per-element check, no branch.
+  __device__ __forceinline__ float divide_fast(float x) const {
+    return pow2 ? numerics::mul_rn(x, divisor.y) : numerics::div_by_scale(x, scale, divisor.y);
+  }
+  /// True when divide_fast is exact for every element of a set whose min_abs_minus_one (above) and
+  /// max |x| bits are given: always for power-of-two scales, else when the divisor's fast domain covers
+  /// them (every tile of ordinary data; not tiles holding values below 2^-100, or an amax bound far below
+  /// the amax).
+  __device__ __forceinline__ bool fast_for(uint32_t min_abs_minus_one_bits, uint32_t max_abs_bits) const {
+    return pow2 || divisor.covers(min_abs_minus_one_bits, max_abs_bits);
   }
 };
 
@@ -123,8 +178,8 @@ __device__ __forceinline__ TileScale tile_scale(uint32_t amax_bits, const ScaleR
   acc.amax = acc.nonfinite ? 0.0f : __uint_as_float(amax_bits);
   const float amax = acc.effective(rule.amax_upper_bound);
   TileScale t;
-  t.scale = rule.pow2 ? numerics::scale_pow2(amax, rule.fmax) : numerics::scale_exact(amax, rule.fmax);
-  t.inverse = numerics::div_rn(1.0f, t.scale);
+  t.scale = rule.pow2 ? numerics::scale_pow2(amax, rule.fmax) : numerics::scale_exact(amax, rule.fmax_divisor);
+  t.divisor = numerics::ScaleDivisor::of(t.scale);
   t.pow2 = rule.pow2;
   t.nonfinite = numerics::is_nan(t.scale);
   return t;
@@ -167,15 +222,27 @@ __device__ __forceinline__ uint32_t encode_pair(float lo, float hi) {
 #endif
 }
 
+/// Stores the codes of one vector of T (8 or 4 bytes, aligned to that size).
+template <DType T>
+__device__ __forceinline__ void store_codes(uint8_t* dst, const uint2& codes) {
+  if constexpr (kVecOf<T> == 8) {
+    *reinterpret_cast<uint2*>(dst) = codes;
+  } else {
+    *reinterpret_cast<uint32_t*>(dst) = codes.x;
+  }
+}
+
 /// The codes of one 16-byte input vector of T under a tile scale: 8 bytes (16-bit inputs) or 4 bytes
-/// (f32, in .x). A non-finite tile gives the NaN code everywhere.
-template <DType T, Fp8Format F>
+/// (f32, in .x). A non-finite tile gives the NaN code everywhere. kFast: every element is known to be in
+/// the scale's fast domain (TileScale::fast_for); otherwise each element is checked.
+template <DType T, Fp8Format F, bool kFast>
 __device__ __forceinline__ uint2 quantize_vec(const uint4& raw, const TileScale& ts) {
   constexpr int kVec = kVecOf<T>;
   uint32_t words[2] = {0, 0};
 #pragma unroll
   for (int j = 0; j < kVec; j += 2) {
-    const uint32_t pair = encode_pair<F>(ts.divide(vec_element<T>(raw, j)), ts.divide(vec_element<T>(raw, j + 1)));
+    const float lo = vec_element<T>(raw, j), hi = vec_element<T>(raw, j + 1);
+    const uint32_t pair = kFast ? encode_pair<F>(ts.divide_fast(lo), ts.divide_fast(hi)) : encode_pair<F>(ts.divide(lo), ts.divide(hi));
     words[j / 4] |= pair << (8 * (j % 4));
   }
   if (ts.nonfinite) {
@@ -185,13 +252,25 @@ __device__ __forceinline__ uint2 quantize_vec(const uint4& raw, const TileScale&
   return make_uint2(words[0], words[1]);
 }
 
-/// Stores the codes of one vector of T (8 or 4 bytes, aligned to that size).
-template <DType T>
-__device__ __forceinline__ void store_codes(uint8_t* dst, const uint2& codes) {
-  if constexpr (kVecOf<T> == 8) {
-    *reinterpret_cast<uint2*>(dst) = codes;
+/// Quantizes N vectors of one thread (masked by `valid`) and stores their codes at q + offsets[k]:
+/// one fast-domain check for all of them, then the branch-free path, or the per-element checked
+/// path when some element needs it. `amax_bits` is the tile's amax (an upper bound of every |x| here).
+template <DType T, Fp8Format F, int N, class Offset>
+__device__ __forceinline__ void quantize_store(const uint4 (&raw)[N], const bool (&valid)[N], const TileScale& ts,
+                                               uint32_t amax_bits, uint8_t* q, Offset&& offset) {
+  uint32_t code = kMinCodeNone<T>;
+#pragma unroll
+  for (int k = 0; k < N; ++k) code = min_code<T>(code, vec_min_code<T>(raw[k]));  // invalid vectors are zeros
+  if (ts.fast_for(min_abs_minus_one<T>(code), amax_bits)) {
+#pragma unroll
+    for (int k = 0; k < N; ++k) {
+      if (valid[k]) store_codes<T>(q + offset(k), quantize_vec<T, F, true>(raw[k], ts));
+    }
   } else {
-    *reinterpret_cast<uint32_t*>(dst) = codes.x;
+#pragma unroll
+    for (int k = 0; k < N; ++k) {
+      if (valid[k]) store_codes<T>(q + offset(k), quantize_vec<T, F, false>(raw[k], ts));
+    }
   }
 }
 
@@ -244,6 +323,19 @@ __device__ __forceinline__ uint32_t round_pair<DType::f16>(float lo, float hi) {
   if (numerics::is_nan(lo)) bits = (bits & 0xFFFF0000u) | 0x7E00u;
   if (numerics::is_nan(hi)) bits = (bits & 0x0000FFFFu) | 0x7E000000u;
   return bits;
+}
+
+/// round_pair for inputs known not to be NaN: the plain conversion (overflow to inf, as the contract
+/// rounds).
+template <DType T>
+__device__ __forceinline__ uint32_t round_pair_finite(float lo, float hi) {
+  if constexpr (T == DType::bf16) {
+    const __nv_bfloat162 r = __floats2bfloat162_rn(lo, hi);
+    return __bfloat16_as_ushort(r.x) | (static_cast<uint32_t>(__bfloat16_as_ushort(r.y)) << 16);
+  } else {
+    const __half2 r = __floats2half2_rn(lo, hi);
+    return __half_as_ushort(r.x) | (static_cast<uint32_t>(__half_as_ushort(r.y)) << 16);
+  }
 }
 
 /// One output element of dtype T at p[i] (the scalar paths), with the reference's conversions.

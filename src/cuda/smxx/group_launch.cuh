@@ -25,7 +25,10 @@ void launch_group_kernel(GroupParams p, uint32_t lanes, int64_t rows, Fp8Format 
   for_each_row_range(rows, p.groups_per_row, [&](int64_t first, int64_t count) {
     p.row_begin = static_cast<uint32_t>(first);
     p.rows = static_cast<uint32_t>(count);
-    const int64_t threads_needed = count * p.groups_per_row * lanes;
+    // Column-major scales walk bands of 32 / lanes rows (quantize_group.cuh): round the rows up to a band.
+    const int64_t band = 32 / lanes;
+    const int64_t walked_rows = p.m_major ? (count + band - 1) / band * band : count;
+    const int64_t threads_needed = walked_rows * p.groups_per_row * lanes;
     // 256 threads per block, fewer while that leaves under two blocks per multiprocessor: small inputs
     // are latency-bound and finish sooner spread over more multiprocessors.
     int64_t threads = kGroupMaxThreads;

@@ -6,6 +6,8 @@
 
 #include <cstdint>
 
+#include "common/numerics.h"
+
 namespace fp8kit::cuda::smxx {
 
 /// A scale grid written by a quantize kernel: cell (i, j) at data + i * row_stride + j * col_stride.
@@ -25,6 +27,7 @@ struct ScaleSource {
 /// The scale rule of docs/numerics.md for one output format.
 struct ScaleRule {
   float fmax = 0.0f;              // the FP8 format's max finite value
+  numerics::ScaleDivisor fmax_divisor;  // ScaleDivisor::of(fmax): amax / fmax without an IEEE division
   float amax_upper_bound = 0.0f;  // 0: none
   bool pow2 = false;              // ScaleRounding::pow2
 };
@@ -45,7 +48,8 @@ struct GroupParams {
   bool m_major = false;               // walk groups down the rows first (column-major scales)
 };
 
-/// One R_b x C_b tile per thread block (quantize_block.cuh); per-row quantization is the 1 x C tile.
+/// R_b x C_b tiles, one per thread block at a time (quantize_block.cuh); per-row quantization is the
+/// 1 x C tile.
 struct BlockParams {
   const void* x = nullptr;
   int64_t x_ld = 0;
@@ -55,7 +59,7 @@ struct BlockParams {
   ScaleRule rule;
   uint32_t rows = 0, cols = 0;
   uint32_t tile_rows = 0, tile_cols = 0;  // tile_cols a multiple of the vector width
-  uint32_t tiles_per_row = 0;
+  uint32_t tiles_per_row = 0, tiles_per_col = 0;  // the scale grid's columns and rows
   uint32_t vecs_per_tile_row = 0;         // tile_cols / vector width
   bool columns_fixed = false;             // vecs_per_tile_row divides the block's thread count
 };
@@ -74,6 +78,7 @@ struct TensorParams {
   uint32_t rows = 0, cols = 0;
   uint32_t units_per_row = 0;
   bool vector = false;
+  bool contiguous = false;  // x_ld == q_ld == cols: unit u is at u * width from the launch's first row
 };
 
 /// Any tile shape, any alignment, 64-bit indices, one warp per tile (quantize_generic.cuh).
@@ -90,7 +95,8 @@ struct GenericParams {
   int64_t tile_begin = 0, tile_count = 0;
 };
 
-/// Dequantization (dequantize.cuh): units of 16 consecutive codes of one row.
+/// Dequantization (dequantize.cuh): units of kDequantCodes consecutive codes of one row; a block holds
+/// units_per_block unit columns times blockDim.x / units_per_block rows.
 struct DequantParams {
   const uint8_t* q = nullptr;
   int64_t q_ld = 0;
@@ -100,9 +106,10 @@ struct DequantParams {
   int64_t row_begin = 0;
   uint32_t rows = 0, cols = 0;
   int64_t tile_rows = 1, tile_cols = 1;
-  uint32_t chunks_per_row = 0;  // ceil(cols / 16)
-  bool vector = false;          // 16-byte loads and stores are aligned
-  bool scale_per_chunk = false; // the 16 codes of a chunk always share one scale
+  uint32_t units_per_row = 0;    // ceil(cols / kDequantCodes)
+  uint32_t units_per_block = 0;  // min(units_per_row, blockDim.x)
+  bool vector = false;           // unit loads and 16-byte stores are aligned
+  bool scale_per_unit = false;   // the codes of a unit always share one scale
 };
 
 /// Plain SiLU-mul (silu_mul.cuh): units of 8 outputs of one row (or 1 where unaligned).

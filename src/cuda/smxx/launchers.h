@@ -21,7 +21,8 @@ inline ScaleSource scale_source(const core::ScaleGridRef& s) {
 }
 
 inline ScaleRule scale_rule(DType fp8, ScaleRounding rounding, float amax_upper_bound) {
-  return {traits(format_of(fp8)).max_finite, amax_upper_bound, rounding == ScaleRounding::pow2};
+  const float fmax = traits(format_of(fp8)).max_finite;
+  return {fmax, numerics::ScaleDivisor::of(fmax), amax_upper_bound, rounding == ScaleRounding::pow2};
 }
 
 /// Sizes the 32-bit indices of the vectorised kernels can address (rows and columns below 2^30).

@@ -51,7 +51,7 @@ __global__ void __launch_bounds__(kGenericThreads) smxx_quantize_generic_kernel(
   const TileScale ts = tile_scale(amax, p.rule);
   if (lane == 0) store_scale(p.s, ti, tj, ts.scale);
   for_each_tile_element(r0, r1, c0, c1, lane, [&](int64_t r, int64_t c) {
-    p.q[r * p.q_ld + c] = encode_reference<F>(numerics::div_rn(Loader::value(p, r, c), ts.scale));
+    p.q[r * p.q_ld + c] = encode_reference<F>(ts.divide(Loader::value(p, r, c)));
   });
 }
 

@@ -5,8 +5,10 @@
 // (bf16/f16) or 16 (f32) per lane. Lane l holds vectors l, l + L, l + 2L, l + 3L of its group, so each
 // load instruction of a warp reads whole 32-byte sectors.
 //
-// Groups are numbered row by row, or down the rows first when the scales are column-major, so the
-// lanes that write scales write neighbouring addresses in both layouts.
+// Groups are numbered row by row when the scales are row-major: a warp's groups are neighbours in one
+// row, and so are their scales. With column-major scales a warp takes the same group column of
+// 32 / L consecutive rows (a band), so its scale stores are neighbours too, and the warps of a block
+// walk along the band, so the input is still read as a few long runs per row.
 //
 // The input comes through a Loader: PlainLoader<T> reads x; the fused SiLU-mul loader (silu_mul.cuh)
 // reads the gate and up halves and computes bf16(silu(gate) * up).
@@ -36,18 +38,24 @@ template <class Loader, Fp8Format F>
 __global__ void __launch_bounds__(kGroupMaxThreads) smxx_quantize_group_kernel(const GroupParams p) {
   constexpr DType kIn = Loader::kIn;
   constexpr uint32_t kVec = kVecOf<kIn>;
-  const uint32_t lanes = 1u << p.log2_lanes_per_group;
+  const uint32_t log2_lanes = p.log2_lanes_per_group;
+  const uint32_t lanes = 1u << log2_lanes;
   const uint32_t lane = threadIdx.x & (lanes - 1);
-  const uint32_t g = blockIdx.x * (blockDim.x >> p.log2_lanes_per_group) + (threadIdx.x >> p.log2_lanes_per_group);
-  const bool exists = g < p.rows * p.groups_per_row;
+  const uint32_t g = blockIdx.x * (blockDim.x >> log2_lanes) + (threadIdx.x >> log2_lanes);
 
   uint32_t row = 0, group_index = 0;
+  bool exists = false;
   if (p.m_major) {
-    group_index = g / p.rows;
-    row = g - group_index * p.rows;
+    const uint32_t log2_band = 5 - log2_lanes;  // groups (rows) per warp
+    const uint32_t w = g >> log2_band;
+    const uint32_t band = w / p.groups_per_row;
+    group_index = w - band * p.groups_per_row;
+    row = (band << log2_band) + (g & ((1u << log2_band) - 1u));
+    exists = row < p.rows;
   } else {
     row = g / p.groups_per_row;
     group_index = g - row * p.groups_per_row;
+    exists = row < p.rows;
   }
   row += p.row_begin;
   const uint32_t col0 = group_index * p.group + lane * kVec;  // column of this lane's first vector
@@ -75,11 +83,8 @@ __global__ void __launch_bounds__(kGroupMaxThreads) smxx_quantize_group_kernel(c
   if (!exists) return;
   const TileScale ts = tile_scale(amax, p.rule);
   if (lane == 0) store_scale(p.s, row, group_index, ts.scale);
-  uint8_t* q = p.q + static_cast<int64_t>(row) * p.q_ld + col0;
-#pragma unroll
-  for (uint32_t k = 0; k < kGroupVectorsPerLane; ++k) {
-    if (loaded[k]) store_codes<kIn>(q + k * step, quantize_vec<kIn, F>(raw[k], ts));
-  }
+  quantize_store<kIn, F>(raw, loaded, ts, amax, p.q + static_cast<int64_t>(row) * p.q_ld + col0,
+                         [step](int k) { return static_cast<uint32_t>(k) * step; });
 }
 
 }  // namespace fp8kit::cuda::smxx

@@ -71,6 +71,7 @@ void launch_quantize_tensor(const core::QuantizeProblem& p, const LaunchContext&
   t.vector = p.x.cols % vec == 0 && rows_aligned(p.x.data, p.x.ld, p.x.rows, dtype_size(p.x.dtype), 16) &&
              rows_aligned(p.q.data, p.q.ld, p.q.rows, 1, static_cast<int>(vec));
   t.units_per_row = static_cast<uint32_t>(t.vector ? p.x.cols / vec : p.x.cols);
+  t.contiguous = (p.x.rows <= 1 || p.x.ld == p.x.cols) && (p.q.rows <= 1 || p.q.ld == p.q.cols);
 
   const StreamWord word(c.stream);
   t.amax_bits = word.get();

@@ -64,8 +64,6 @@ Verdict supports_quantize(const core::QuantizeProblem& p) {
 }
 
 void quantize(const core::QuantizeProblem& p) {
-  const Verdict v = supports_quantize(p);
-  FP8KIT_CHECK(v.ok, v.reason);
   const DeviceGuard guard(p.device.index);
   run_quantize(p, launch_context(p.device, p.stream));
 }
@@ -78,8 +76,6 @@ Verdict supports_dequantize(const core::DequantizeProblem& p) {
 }
 
 void dequantize(const core::DequantizeProblem& p) {
-  const Verdict v = supports_dequantize(p);
-  FP8KIT_CHECK(v.ok, v.reason);
   if (!nonempty(p.q)) return;
   const DeviceGuard guard(p.device.index);
   launch_dequantize(p, launch_context(p.device, p.stream));
@@ -93,8 +89,6 @@ Verdict supports_silu_mul(const core::SiluMulProblem& p) {
 }
 
 void silu_mul(const core::SiluMulProblem& p) {
-  const Verdict v = supports_silu_mul(p);
-  FP8KIT_CHECK(v.ok, v.reason);
   if (!nonempty(p.h)) return;
   const DeviceGuard guard(p.device.index);
   launch_silu_mul(p, launch_context(p.device, p.stream));
@@ -108,8 +102,6 @@ Verdict supports_silu_mul_quantize(const core::SiluMulQuantizeProblem& p) {
 }
 
 void silu_mul_quantize(const core::SiluMulQuantizeProblem& p) {
-  const Verdict v = supports_silu_mul_quantize(p);
-  FP8KIT_CHECK(v.ok, v.reason);
   if (!nonempty(p.q)) return;
   const DeviceGuard guard(p.device.index);
   launch_silu_mul_quantize(p, launch_context(p.device, p.stream));
