@@ -2,7 +2,7 @@
 // single file or shards listed by model.safetensors.index.json, plus config.json when present.
 //
 // Opening validates every shard header and the index against the shards (each tensor in exactly one
-// shard, as the index says) before any output is written. Files are mapped read-only.
+// shard, as the index says) before any output is written. Files are opened read-only and read with pread.
 #pragma once
 
 #include <filesystem>
