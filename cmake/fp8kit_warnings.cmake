@@ -16,4 +16,8 @@ function(fp8kit_set_compile_options target)
       $<$<AND:$<COMPILE_LANGUAGE:CXX>,$<CXX_COMPILER_ID:GNU>>:-Wno-maybe-uninitialized>)
     target_link_options(${target} PRIVATE -fsanitize=address,undefined)
   endif()
+  if(FP8KIT_BUILD_FUZZERS)
+    # Coverage feedback for libFuzzer in every project library (the fuzz targets link -fsanitize=fuzzer).
+    target_compile_options(${target} PRIVATE $<$<COMPILE_LANGUAGE:CXX>:-fsanitize=fuzzer-no-link>)
+  endif()
 endfunction()
