@@ -34,6 +34,7 @@ mkdir -p "$logs"
 
 fuzz_one() {  # target
   local t=$1 dict=()
+  rm -rf "$build/fuzz/findings/$t"  # this run's findings only
   mkdir -p "$build/fuzz/corpus/$t" "$build/fuzz/findings/$t"
   [[ -f tests/fuzz/$t.dict ]] && dict=(-dict="tests/fuzz/$t.dict")
   "$build/tests/fuzz/fp8kit_fuzz_$t" "$build/fuzz/corpus/$t" "tests/fuzz/corpus/$t" "${dict[@]}" \

@@ -1,6 +1,10 @@
 // test_fuzz_findings.cpp: one regression test per finding of the fuzz targets (tests/fuzz), named
 // after its reproducer in tests/fuzz/corpus/<target>/regress-*, which ctest also replays. Each test
 // would fail (or crash under the sanitizers) on the code before its fix.
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -8,6 +12,7 @@
 
 #include "checkpoint/checkpoint_error.h"
 #include "checkpoint/conversion.h"
+#include "checkpoint/input_checkpoint.h"
 #include "checkpoint/quant_policy.h"
 #include "checkpoint/safetensors_header.h"
 
@@ -57,6 +62,27 @@ TEST(FuzzFindings, RegularExpressionsAreBoundedBeforeCompiling) {
   EXPECT_FALSE(p.keep_reason(tensor(std::string(kMaxMatchedNameBytes, 'a'), {2, 2})));
   EXPECT_EQ(*QuantPolicy{QuantizeSettings{}}.keep_reason(tensor(std::string(5000, 'a') + ".weight", {2})), "1-D")
       << "without --include / --exclude, long names are fine";
+}
+
+// shard_index/regress-shard-name-too-long: an index naming a shard longer than the file system's
+// NAME_MAX made std::filesystem::exists throw filesystem_error out of InputCheckpoint::open, an
+// exception type callers do not expect (the fuzz target saw it as an uncaught exception).
+TEST(FuzzFindings, FileSystemErrorsBecomeCheckpointErrors) {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::temp_directory_path() / ("fp8kit-fuzz-finding-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  {
+    std::ofstream index(dir / kIndexFileName);
+    index << R"({"weight_map": {"a": ")" << std::string(300, 'x') << R"(.safetensors"}})";
+  }
+  try {
+    InputCheckpoint::open(dir);
+    ADD_FAILURE() << "an index naming a 300-byte shard name was accepted";
+  } catch (const CheckpointError& e) {
+    EXPECT_NE(std::string(e.what()).find("does not exist (File name too long)"), std::string::npos) << e.what();
+  }
+  fs::remove_all(dir);
 }
 
 }  // namespace

@@ -32,6 +32,20 @@ fs::path canonical_or_weak(const fs::path& p) {
 }  // namespace
 
 OutputTarget::OutputTarget(const InputCheckpoint& in, const fs::path& out, bool force) : out_(out) {
+  try {
+    with_filesystem_errors([&] { check_and_prepare(in, force); });
+  } catch (...) {  // no destructor runs for a constructor that throws: undo the directory here
+    if (created_dir_) {
+      std::error_code ec;
+      fs::remove(out_, ec);
+      set_created_output_directory({});
+    }
+    throw;
+  }
+}
+
+void OutputTarget::check_and_prepare(const InputCheckpoint& in, bool force) {
+  const fs::path& out = out_;
   const std::string o = out.string();
   if (out.empty()) fail("<output>", "", "no output path given (-o OUT)");
   if (canonical_or_weak(out) == canonical_or_weak(in.path()) || same_file(out, in.path())) {
@@ -94,6 +108,10 @@ fs::path OutputTarget::shard_path(const std::string& shard_name) const {
 }
 
 void OutputTarget::stage_copy(const fs::path& from, const fs::path& relative) {
+  with_filesystem_errors([&] { stage_copy_checked(from, relative); });
+}
+
+void OutputTarget::stage_copy_checked(const fs::path& from, const fs::path& relative) {
   const fs::path dest = out_ / relative;
   std::error_code ec;
   if (relative.has_parent_path() && !fs::exists(dest.parent_path())) {

@@ -54,6 +54,8 @@ class OutputTarget {
   std::vector<std::filesystem::path> committed_;
   std::vector<std::string> notes_;
 
+  void check_and_prepare(const InputCheckpoint& in, bool force);
+  void stage_copy_checked(const std::filesystem::path& from, const std::filesystem::path& relative);
   void clear_leftovers(const std::filesystem::path& dir, const std::string& name, bool recursive);
 };
 
