@@ -57,8 +57,8 @@ status=0
 printf '%-20s %12s %10s %8s %8s %9s  %s\n' target executions exec/s cov features corpus findings
 for t in "${targets[@]}"; do
   log=$logs/$t.log
-  execs=$(grep -o 'stat::number_of_executed_units: [0-9]*' "$log" | tail -1 | grep -o '[0-9]*$' || echo 0)
-  rate=$(grep -o 'stat::average_exec_per_sec: [0-9]*' "$log" | tail -1 | grep -o '[0-9]*$' || echo 0)
+  execs=$(awk '/stat::number_of_executed_units/ {n = $2} END {print n + 0}' "$log")
+  rate=$(awk '/stat::average_exec_per_sec/ {n = $2} END {print n + 0}' "$log")
   last=$(grep -E '^#[0-9]+' "$log" | tail -1)
   cov=$(grep -o 'cov: [0-9]*' <<<"$last" | grep -o '[0-9]*' || echo 0)
   ft=$(grep -o 'ft: [0-9]*' <<<"$last" | grep -o '[0-9]*' || echo 0)
