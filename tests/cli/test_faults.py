@@ -261,6 +261,24 @@ def test_input_shard_changes_during_the_run(model, tmp_path, change):
     assert not out.exists(), sorted(os.listdir(out))
 
 
+def test_a_second_run_into_the_same_output_is_refused_while_the_first_writes(model, tmp_path):
+    """Partial files locked by a live run are not removed: a second run into that OUT is refused, even
+    with --force, and the first one then completes normally."""
+    for attempt in range(10):
+        out = tmp_path / f"out{attempt}"
+        first = stopped_at_first_output(model["in"], out)
+        if first is not None:
+            break
+    else:
+        pytest.skip("every run finished before it could be stopped")
+    p = run("quantize", model["in"], "-o", out, "--force", "--quiet", check=False)
+    first.send_signal(signal.SIGCONT)
+    _, err = first.communicate(timeout=60)
+    assert p.returncode == 1 and "another fp8kit run is writing here" in p.stderr, p.stderr
+    assert first.returncode == 0, err
+    assert tree(out) == tree(model["q"])
+
+
 def every_write_fails_once(args, out, src, ref, env_extra=None):
     """Runs `fp8kit args` with the N-th output operation failing (ENOSPC), N = 1, 2, ... until a run
     succeeds; checks each failed run's cleanup. Returns the number of faults injected."""
