@@ -66,14 +66,19 @@ struct DeviceGemm {
     args = gemm::make_args(host, {a->get(), b->get(), as->get(), bs->get(), bias ? bias->get() : nullptr, d->get()},
                            Device::cuda(0));
   }
-  std::vector<uint8_t> run(Backend backend, cudaStream_t stream = nullptr) {
-    FP8KIT_CUDA_CHECK(cudaMemsetAsync(d->get(), 0xFF, d->bytes(), stream));
+  /// D bytes of a run on `backend` (into `out`, a buffer of D's size, when given: concurrent runs of
+  /// one problem on several backends each write their own).
+  std::vector<uint8_t> run(Backend backend, cudaStream_t stream = nullptr, DeviceBuffer* out = nullptr) {
+    DeviceBuffer& target = out != nullptr ? *out : *d;
+    GemmArgs into = args;
+    into.d.data = target.get();
+    FP8KIT_CUDA_CHECK(cudaMemsetAsync(target.get(), 0xFF, target.bytes(), stream));
     GemmOptions o;
     o.backend = backend;
     o.stream = stream;
-    fp8kit::gemm(args, o);
+    fp8kit::gemm(into, o);
     FP8KIT_CUDA_CHECK(cudaStreamSynchronize(stream));
-    return d->read<uint8_t>();
+    return target.read<uint8_t>();
   }
 };
 
@@ -274,7 +279,9 @@ TEST(CudaConcurrency, ThreadsAndStreamsGiveTheSerialBits) {
       DeviceGemm* g = gemms.back().get();
       for (const Backend b : kGemmBackends) {
         if (!accepts(g->args, b)) continue;
-        jobs.push_back({detail::concat(backend_name(b), " ", g->host.c.name()), [g, b](cudaStream_t st) { return g->run(b, st); }, {}});
+        auto out = std::make_shared<DeviceBuffer>(g->d->bytes());
+        jobs.push_back({detail::concat(backend_name(b), " ", g->host.c.name()),
+                        [g, b, out](cudaStream_t st) { return g->run(b, st, out.get()); }, {}});
       }
     }
   }
