@@ -6,7 +6,8 @@
 #   bash scripts/gpu_check.sh tests     build, doctor, every GPU test, selftest
 #   bash scripts/gpu_check.sh bench     build, quantization + GEMM benchmarks
 #   bash scripts/gpu_check.sh all       both (default)
-#   bash scripts/gpu_check.sh sanitize  GPU tests under compute-sanitizer (memcheck racecheck initcheck synccheck)
+#   bash scripts/gpu_check.sh sanitize  small shapes of every kernel under compute-sanitizer (memcheck
+#                                       racecheck initcheck synccheck; SANITIZE_TOOLS picks some)
 #   bash scripts/gpu_check.sh ptx80     quantization tests from a compute_80 PTX-only build (driver JIT)
 #   bash scripts/gpu_check.sh python    pip install . with CUDA, the pytest suite on the GPU, bench_ops.py
 #   bash scripts/gpu_check.sh quant     quantization only: build, the quantize/dequantize/SiLU GPU tests,
@@ -62,8 +63,9 @@ run() {  # label, log name, command...
 
 nvidia-smi --query-gpu=name,memory.total,clocks.max.sm,power.limit --format=csv,noheader | tee "$logs/gpu.txt"
 case "$mode" in
-  tests | all | bench | sanitize)
+  tests | all | bench)
     build build-gpu 90a-real fp8kit_cuda_tests fp8kit_cli fp8kit_bench_quantize fp8kit_bench_gemm ;;
+  sanitize) build build-gpu 90a-real fp8kit_cuda_tests ;;
   ptx80) build build-gpu-ptx80 80-virtual fp8kit_cuda_tests ;;
   python) ;;
   quant)
@@ -126,11 +128,18 @@ if [[ $mode == quant ]]; then
   fi
 fi
 if [[ $mode == sanitize ]]; then
+  # Every kernel on small shapes (the *SmallShapesOfEveryKernel tests: each quantize path, dequantize,
+  # both SiLU kernels, every GEMM backend's variants, every sm90 plan) plus the refusal tests, under each
+  # tool; memcheck also runs the multi-thread, multi-stream test. The out-of-memory test is left out
+  # (it takes the whole device memory, which the tools need). SANITIZE_FILTER replaces the filter.
+  sweep='*SmallShapesOfEveryKernel*:CudaBadInputs.*:CudaBackendErrors.*:QuantizeCuda.EmptyTensorHasScaleOne'
   for tool in ${SANITIZE_TOOLS:-memcheck racecheck initcheck synccheck}; do
+    filter=$sweep
+    [[ $tool == memcheck ]] && filter="$sweep:CudaConcurrency.*"
     run "compute-sanitizer $tool" "sanitize_$tool.txt" compute-sanitizer --tool "$tool" --error-exitcode 99 \
-      --print-limit 20 build-gpu/tests/fp8kit_cuda_tests --gtest_brief=1 \
-      --gtest_filter="${SANITIZE_FILTER:--QuantizeCuda.OffsetsBeyond32Bits:*DeepSeekShapes*}"
-    tail -4 "$logs/sanitize_$tool.txt"
+      --print-limit 20 build-gpu/tests/fp8kit_cuda_tests --gtest_brief=1 --gtest_filter="${SANITIZE_FILTER:-$filter}"
+    grep -E "ERROR SUMMARY|Hazard|Invalid|Uninitialized|Barrier|FAILED" "$logs/sanitize_$tool.txt" | head -8
+    tail -3 "$logs/sanitize_$tool.txt"
   done
 fi
 if [[ $mode == python ]]; then

@@ -6,7 +6,8 @@
 # its CUDA libraries, about a minute from PyPI; FP8KIT_TORCH=none skips it and the torch tests skip).
 set -euo pipefail
 
-packages=(cmake ninja-build g++ libgtest-dev libbenchmark-dev nlohmann-json3-dev)
+# clang: the sanitizer and fuzzing build (scripts/test_sanitizers.sh, scripts/fuzz.sh).
+packages=(cmake ninja-build g++ clang libgtest-dev libbenchmark-dev nlohmann-json3-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
@@ -17,6 +18,15 @@ if ((${#missing[@]})); then
   [[ $(id -u) -ne 0 ]] && sudo_cmd=(sudo)
   "${sudo_cmd[@]}" apt-get update -qq
   DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+# clang's sanitizer and libFuzzer runtimes are a separate package on Debian 12 (libclang-rt-N-dev).
+if [[ "${FP8KIT_SANITIZERS:-1}" != "0" ]] && command -v clang >/dev/null 2>&1 &&
+   [[ ! -f "$(clang -print-file-name=libclang_rt.fuzzer-x86_64.a)" ]]; then
+  rt="libclang-rt-$(clang -dumpversion | cut -d. -f1)-dev"
+  echo "installing: $rt"
+  sudo_cmd=()
+  [[ $(id -u) -ne 0 ]] && sudo_cmd=(sudo)
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq "$rt" >/dev/null
 fi
 if ! command -v nvcc >/dev/null 2>&1 && [[ -x /usr/local/cuda/bin/nvcc ]]; then
   echo "note: nvcc is at /usr/local/cuda/bin; the build adds it to PATH"

@@ -47,6 +47,8 @@ struct TensorView {
   static TensorView column_major(void* data, DType dtype, int64_t rows, int64_t cols, int64_t ld,
                                  Device device = Device::cpu());
 
+  /// The number of elements (0 when any size is 0); throws fp8kit::Error when the product of the
+  /// sizes does not fit in int64 or the rank is outside 0..kMaxRank.
   int64_t numel() const;
   bool defined() const { return data != nullptr || numel() == 0; }
   bool is_contiguous() const;

@@ -51,8 +51,15 @@ TensorView TensorView::column_major(void* data, DType dtype, int64_t rows, int64
 }
 
 int64_t TensorView::numel() const {
+  FP8KIT_CHECK(rank >= 0 && rank <= kMaxRank, "TensorView: rank ", rank, " is outside 0..", kMaxRank);
+  for (int d = 0; d < rank; ++d) {
+    if (shape[d] == 0) return 0;
+  }
   int64_t n = 1;
-  for (int d = 0; d < rank; ++d) n *= shape[d];
+  for (int d = 0; d < rank; ++d) {
+    FP8KIT_CHECK(!__builtin_mul_overflow(n, shape[d], &n), "TensorView: ", describe(*this),
+                 " has more elements than a 64-bit count holds");
+  }
   return n;
 }
 
@@ -67,6 +74,10 @@ bool TensorView::is_contiguous() const {
 
 std::string describe(const TensorView& t) {
   std::ostringstream out;
+  if (t.rank < 0 || t.rank > kMaxRank) {
+    out << dtype_name(t.dtype) << " of invalid rank " << t.rank << " on " << to_string(t.device);
+    return out.str();
+  }
   out << dtype_name(t.dtype) << "[";
   for (int d = 0; d < t.rank; ++d) out << (d ? ", " : "") << t.shape[d];
   out << "] strides [";

@@ -1,6 +1,7 @@
 // views.cpp: validation and normalisation of tensor views (see views.h).
 #include "core/views.h"
 
+#include <cstdint>
 #include <utility>
 
 #include "fp8kit/error.h"
@@ -8,14 +9,48 @@
 namespace fp8kit::core {
 namespace {
 
+/// Checks what every view must satisfy before any arithmetic on it: rank, non-negative sizes and
+/// strides, a product of the non-zero sizes that fits in int64, and, for a non-empty view, a non-null
+/// address aligned to the element size whose byte extent neither overflows int64 nor wraps around the
+/// address space. Afterwards numel(), rows * ld and every element offset are exact int64 values.
 void check_shape_and_strides(const TensorView& t, const char* op, const char* what) {
   FP8KIT_CHECK(t.rank >= 0 && t.rank <= kMaxRank, op, ": ", what, " has rank ", t.rank, ", expected 0..", kMaxRank);
   for (int d = 0; d < t.rank; ++d) {
     FP8KIT_CHECK(t.shape[d] >= 0, op, ": ", what, " has a negative size in dimension ", d, ": ", describe(t));
     FP8KIT_CHECK(t.strides[d] >= 0, op, ": ", what, " has a negative stride in dimension ", d, ": ", describe(t));
   }
-  FP8KIT_CHECK(t.data != nullptr || t.numel() == 0, op, ": ", what, " is a null pointer with ", t.numel(),
-               " elements: ", describe(t));
+  FP8KIT_CHECK(dtype_size(t.dtype) > 0, op, ": ", what, " has an unknown dtype (value ", static_cast<int>(t.dtype), ")");
+  int64_t nonzero_product = 1;
+  bool empty = false;
+  for (int d = 0; d < t.rank; ++d) {
+    if (t.shape[d] == 0) {
+      empty = true;
+      continue;
+    }
+    FP8KIT_CHECK(!__builtin_mul_overflow(nonzero_product, t.shape[d], &nonzero_product), op, ": ", what,
+                 " has more elements than a 64-bit count holds: ", describe(t));
+  }
+  if (empty) return;
+  FP8KIT_CHECK(t.data != nullptr, op, ": ", what, " is a null pointer with ", nonzero_product, " elements: ",
+               describe(t));
+  const int64_t size = dtype_size(t.dtype);
+  const auto address = reinterpret_cast<uintptr_t>(t.data);
+  FP8KIT_CHECK(address % static_cast<uintptr_t>(size) == 0, op, ": ", what, " at ", t.data,
+               " is not aligned to its ", size, "-byte ", dtype_name(t.dtype), " elements: ", describe(t));
+  int64_t last = 0;  // offset of the last element, in elements
+  bool overflow = false;
+  for (int d = 0; d < t.rank; ++d) {
+    int64_t step = 0;
+    overflow = overflow || __builtin_mul_overflow(t.shape[d] - 1, t.strides[d], &step) ||
+               __builtin_add_overflow(last, step, &last);
+  }
+  int64_t extent = 0;  // bytes from the first element to one past the last
+  overflow = overflow || __builtin_add_overflow(last, int64_t{1}, &extent) ||
+             __builtin_mul_overflow(extent, size, &extent);
+  FP8KIT_CHECK(!overflow, op, ": ", what, " spans more bytes than a 64-bit offset holds: ", describe(t));
+  uintptr_t end = 0;
+  FP8KIT_CHECK(!__builtin_add_overflow(address, static_cast<uintptr_t>(extent), &end), op, ": ", what, " at ", t.data,
+               " spans ", extent, " bytes, past the end of the address space: ", describe(t));
 }
 
 /// Stride that steps one "row" through dims [0, end) collapsed (size-1 dims ignored), given that the
@@ -139,12 +174,17 @@ ScaleGridRef as_scale_grid(const TensorView& scales, const TensorView& x, int64_
 
 void check_no_overlap(const TensorView& a, const char* a_name, const TensorView& b, const char* b_name,
                       const char* op) {
-  if (a.numel() == 0 || b.numel() == 0 || !(a.device == b.device)) return;
+  if (a.data == nullptr || b.data == nullptr || !(a.device == b.device)) return;  // absent (bias) or elsewhere
+  check_shape_and_strides(a, op, a_name);
+  check_shape_and_strides(b, op, b_name);
+  if (a.numel() == 0 || b.numel() == 0) return;
+  // Byte ranges [first, one past the last element) as integers: after check_shape_and_strides
+  // neither the sums nor the ends overflow.
   auto extent = [](const TensorView& t) {
     int64_t last = 0;
     for (int d = 0; d < t.rank; ++d) last += (t.shape[d] - 1) * t.strides[d];
-    const auto* lo = static_cast<const char*>(t.data);
-    return std::pair<const char*, const char*>{lo, lo + (last + 1) * dtype_size(t.dtype)};
+    const auto lo = reinterpret_cast<uintptr_t>(t.data);
+    return std::pair<uintptr_t, uintptr_t>{lo, lo + static_cast<uintptr_t>((last + 1) * dtype_size(t.dtype))};
   };
   const auto [alo, ahi] = extent(a);
   const auto [blo, bhi] = extent(b);
@@ -162,9 +202,18 @@ void check_same_device(const Device& device, const TensorView& t, const char* wh
 namespace fp8kit {
 
 ScaleGridShape scale_grid_shape(int64_t rows, int64_t cols, const ScaleSpec& spec) {
+  FP8KIT_CHECK(rows >= 0 && cols >= 0, "scale_grid_shape: the matrix must have non-negative sizes, got [", rows, ", ",
+               cols, "]");
   const core::Tile tile = core::resolve_tile(rows, cols, spec);
-  if (spec.granularity == Granularity::tensor) return {1, 1};
-  auto cdiv = [](int64_t a, int64_t b) { return (a + b - 1) / b; };
+  // One scale per tile, also for tiles without elements (the scale of an empty tile is 1, the
+  // contract's all-zero rule): per-tensor is always one scale, per-row R, per-column C.
+  switch (spec.granularity) {
+    case Granularity::tensor: return {1, 1};
+    case Granularity::row: return {rows, 1};
+    case Granularity::column: return {1, cols};
+    default: break;
+  }
+  auto cdiv = [](int64_t a, int64_t b) { return a / b + (a % b != 0 ? 1 : 0); };  // no overflow near INT64_MAX
   return {cdiv(rows, tile.rows), cdiv(cols, tile.cols)};
 }
 

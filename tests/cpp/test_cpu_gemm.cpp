@@ -78,18 +78,13 @@ struct Operands {
     if (c.scaling == GemmScaling::block) return ScaleSpec::block(c.block_n, c.block_k);
     return c.per_tensor ? ScaleSpec::per_tensor() : ScaleSpec::per_row();
   }
-  /// Row scaling: [M, 1] (or one broadcast value); scale_grid_shape would say [M, 0] when K = 0.
-  static ScaleGridShape grid_shape(const GemmCase& c, int64_t rows, const ScaleSpec& spec) {
-    if (c.scaling == GemmScaling::row) return {c.per_tensor ? 1 : rows, 1};
-    return scale_grid_shape(rows, c.k, spec);
-  }
   static HostScaleGrid make_a_grid(const GemmCase& c) {
-    const ScaleGridShape g = grid_shape(c, c.m, a_spec(c));
+    const ScaleGridShape g = scale_grid_shape(c.m, c.k, a_spec(c));  // row scaling: [M, 1], also for K = 0
     if (c.a_scales_m_major) return HostScaleGrid(DType::f32, g.rows, g.cols, true, (g.rows + 3) / 4 * 4 + 4);
     return HostScaleGrid(DType::f32, g.rows, g.cols, false, std::max<int64_t>(g.cols, 1));
   }
   static HostScaleGrid make_b_grid(const GemmCase& c) {
-    const ScaleGridShape g = grid_shape(c, c.n, b_spec(c));
+    const ScaleGridShape g = scale_grid_shape(c.n, c.k, b_spec(c));
     return HostScaleGrid(DType::f32, g.rows, g.cols, false, std::max<int64_t>(g.cols, 1));
   }
 

@@ -360,25 +360,29 @@ TEST_P(QuantizeEdgeCases, RaggedShapesEqualZeroPadding) {  // D.9, D.10
 
 TEST_P(QuantizeEdgeCases, DegenerateAndTinyShapes) {  // D.11
   for (const auto& [rows, cols] : std::vector<std::pair<int64_t, int64_t>>{{0, 0}, {0, 5}, {4, 0}, {8, 8}, {1, 1}}) {
-    for (const ScaleSpec& spec : {ScaleSpec::per_tensor(), ScaleSpec::per_column(), ScaleSpec::group(), ScaleSpec::block()}) {
+    for (const ScaleSpec& spec : {ScaleSpec::per_tensor(), ScaleSpec::per_row(), ScaleSpec::per_column(),
+                                  ScaleSpec::group(), ScaleSpec::block()}) {
       SCOPED_TRACE(detail::concat("[", rows, ", ", cols, "] ", granularity_name(spec.granularity)));
       std::vector<float> v(static_cast<size_t>(rows * cols));
       for (size_t i = 0; i < v.size(); ++i) v[i] = static_cast<float>(i) - 20.0f;
       const HostMatrix x = matrix_of(v, DType::f16, rows, cols);
       HostMatrix q(DType::e4m3fn, rows, cols);
-      // column scales as the documented [C] vector (the grid of an empty matrix has no cells)
-      const bool column = spec.granularity == Granularity::column;
-      const ScaleGridShape g = column ? ScaleGridShape{1, cols} : scale_grid_shape(rows, cols, spec);
+      // One scale per tile, also for tiles without elements: per-tensor 1, per-row R, per-column C.
+      const ScaleGridShape g = scale_grid_shape(rows, cols, spec);
       HostScaleGrid s(DType::f32, g.rows, g.cols, false, std::max<int64_t>(1, g.cols));
-      const TensorView sv = column ? TensorView::contiguous(s.bytes.data(), DType::f32, {cols}) : s.view();
-      quantize(x.view(), q.view(), sv, spec, quantize_options());
+      quantize(x.view(), q.view(), s.view(), spec, quantize_options());
       if (spec.granularity == Granularity::tensor) {
         float amax = 0.0f;
         for (const float f : v) amax = std::max(amax, std::fabs(f));
         EXPECT_EQ(s.get(0, 0), amax == 0.0f ? 1.0f : amax / 448.0f) << "an empty tensor has s = 1";
       }
+      if (rows * cols == 0) {
+        for (int64_t i = 0; i < g.rows; ++i) {
+          for (int64_t j = 0; j < g.cols; ++j) EXPECT_EQ(s.get(i, j), 1.0f) << "the scale of an empty tile is 1";
+        }
+      }
       HostMatrix y(DType::bf16, rows, cols);
-      dequantize(q.view(), sv, y.view(), spec, dequantize_options());
+      dequantize(q.view(), s.view(), y.view(), spec, dequantize_options());
     }
   }
 }

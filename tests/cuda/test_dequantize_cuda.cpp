@@ -72,6 +72,36 @@ std::string run_case(const DequantizeCase& c, std::mt19937& rng) {
 const std::array<DType, 3> kOutputs = {DType::bf16, DType::f16, DType::f32};
 const std::array<DType, 2> kFormats = {DType::e4m3fn, DType::e5m2};
 
+/// One small case per dequantize path (scales per chunk or per element, every granularity, output
+/// dtype and FP8 format, strided and unaligned rows): the sweep compute-sanitizer runs.
+TEST(DequantizeCuda, SmallShapesOfEveryKernel) {
+  FP8KIT_SKIP_WITHOUT_GPU();
+  std::mt19937 rng(suite_seed() + 102);
+  int i = 0;
+  for (const ScaleSpec& spec : {ScaleSpec::block(128, 128), ScaleSpec::block(16, 4), ScaleSpec::group(128),
+                                ScaleSpec::group(100), ScaleSpec::per_row(), ScaleSpec::per_column(),
+                                ScaleSpec::per_tensor()}) {
+    for (DType out : kOutputs) {
+      DequantizeCase c;
+      c.rows = 130;
+      c.cols = 300;
+      c.fp8 = kFormats[static_cast<size_t>(i % 2)];
+      c.out = out;
+      c.spec = i % 3 == 2 ? spec.pow2() : spec;
+      c.scale_dtype = i % 3 == 2 && i % 2 ? DType::ue8m0 : DType::f32;
+      c.scales_column_major = i % 2 == 1;
+      if (i % 4 == 3) {
+        c.q_pad = 3;
+        c.y_pad = 1;
+        c.q_offset = 1;
+        c.y_offset = 1;
+      }
+      EXPECT_DEQUANT_OK(c, rng);
+      ++i;
+    }
+  }
+}
+
 TEST(DequantizeCuda, EveryGranularityAndDtype) {
   FP8KIT_SKIP_WITHOUT_GPU();
   std::mt19937 rng(suite_seed() + 100);

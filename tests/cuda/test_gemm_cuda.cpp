@@ -288,7 +288,49 @@ std::vector<GemmCase> outlier_cases() {
   return cases;
 }
 
+/// One small case per kernel variant of every backend (small and large tiles, split-K, unaligned rows,
+/// K not a multiple of 16, row and per-tensor scaling, every output dtype, bias, M-major scales): the
+/// sweep compute-sanitizer runs (scripts/gpu_check.sh sanitize).
+std::vector<GemmCase> small_cases() {
+  std::vector<GemmCase> cases;
+  GemmCase c = make_case(1, 200, 128, 800);
+  cases.push_back(c);
+  c = make_case(65, 200, 576, 801);
+  c.out = DType::f32;
+  c.bias = true;
+  c.bias_dtype = DType::f32;
+  c.act_scales = ScaleLayout::m_major;
+  cases.push_back(c);
+  c = make_case(8, 256, 4096, 802);  // few output tiles, long K: split-K with a workspace
+  c.out = DType::f16;
+  cases.push_back(c);
+  c = make_case(130, 260, 384, 803);  // more than 128 rows: the large tile
+  c.bias = true;
+  c.bias_dtype = DType::bf16;
+  cases.push_back(c);
+  c = make_case(96, 256, 512, 804);
+  c.a_row_pad = 3;  // rows not 16-byte aligned
+  cases.push_back(c);
+  c = make_case(33, 96, 100, 805);  // K not a multiple of 16
+  c.out = DType::f32;
+  cases.push_back(c);
+  for (bool per_tensor : {false, true}) {
+    c = make_case(17, 192, 256, 806 + (per_tensor ? 1 : 0));
+    c.scaling = GemmScaling::row;
+    c.per_tensor = per_tensor;
+    c.bias = per_tensor;
+    cases.push_back(c);
+  }
+  return cases;
+}
+
 class GemmCudaBackend : public ::testing::TestWithParam<Backend> {};
+
+TEST_P(GemmCudaBackend, SmallShapesOfEveryKernel) {
+  FP8KIT_SKIP_WITHOUT_GPU();
+  const Summary s = run_cases(GetParam(), small_cases());
+  FP8KIT_SKIP_IF_NONE_RAN(s, GetParam());
+}
 
 TEST_P(GemmCudaBackend, DeepSeekShapes) {
   FP8KIT_SKIP_WITHOUT_GPU();

@@ -78,6 +78,38 @@ ScaleSpec with_rounding(ScaleSpec s, ScaleRounding r) {
   return s;
 }
 
+/// One small case per kernel path (the group vector kernel at several widths, the block kernel, the
+/// per-tensor kernels, the generic kernel for column tiles, odd groups, strided and unaligned rows),
+/// every input dtype: the sweep compute-sanitizer runs (scripts/gpu_check.sh sanitize).
+TEST(QuantizeCuda, SmallShapesOfEveryKernel) {
+  FP8KIT_SKIP_WITHOUT_GPU();
+  std::mt19937 rng(suite_seed() + 9);
+  int i = 0;
+  for (const ScaleSpec& spec : {ScaleSpec::group(128), ScaleSpec::group(32), ScaleSpec::group(512), ScaleSpec::group(100),
+                                ScaleSpec::block(128, 128), ScaleSpec::block(32, 96), ScaleSpec::block(1, 128),
+                                ScaleSpec::per_row(), ScaleSpec::per_column(), ScaleSpec::per_tensor(),
+                                ScaleSpec::group(128).pow2()}) {
+    for (DType in : kInputs) {
+      QuantizeCase c;
+      c.rows = 130;
+      c.cols = 300;
+      c.in = in;
+      c.out = kOutputs[static_cast<size_t>(i % 2)];
+      c.spec = spec;
+      c.scale_dtype = spec.rounding == ScaleRounding::pow2 && i % 2 ? DType::ue8m0 : DType::f32;
+      c.scales_column_major = i % 2 == 1;
+      c.bound = i % 5 == 2 ? 3.0f : 0.0f;
+      if (i % 4 == 3) {  // padded rows and a misaligned base: the generic fallback
+        c.x_pad = 3;
+        c.q_pad = 1;
+        c.x_offset = 1;
+      }
+      EXPECT_CASE_OK(c, rng);
+      ++i;
+    }
+  }
+}
+
 TEST(QuantizeCuda, Group128EveryShape) {
   FP8KIT_SKIP_WITHOUT_GPU();
   std::mt19937 rng(suite_seed());

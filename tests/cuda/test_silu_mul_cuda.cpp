@@ -107,6 +107,32 @@ std::string run_fused(const SiluCase& c, std::mt19937& rng) {
 
 const std::array<std::pair<int64_t, int64_t>, 6> kShapes = {{{1, 7168}, {2, 100}, {3, 576}, {17, 7232}, {128, 128}, {513, 2048}}};
 
+/// The plain and fused kernels on small shapes (vector and generic paths): the sweep compute-sanitizer runs.
+TEST(SiluMulCuda, SmallShapesOfEveryKernel) {
+  FP8KIT_SKIP_WITHOUT_GPU();
+  std::mt19937 rng(suite_seed() + 202);
+  int i = 0;
+  for (int64_t group : {128, 32, 100}) {
+    for (bool strided : {false, true}) {
+      SiluCase c;
+      c.rows = 17;
+      c.inter = 576;
+      c.group = group;
+      c.fp8 = i % 2 ? DType::e5m2 : DType::e4m3fn;
+      c.rounding = i % 3 == 1 ? ScaleRounding::pow2 : ScaleRounding::exact;
+      c.scales_column_major = i % 2 == 1;
+      if (strided) {
+        c.gate_up_pad = 3;
+        c.out_pad = 1;
+        c.gate_up_offset = 1;
+      }
+      EXPECT_SILU_OK(run_plain, c, rng);
+      EXPECT_SILU_OK(run_fused, c, rng);
+      ++i;
+    }
+  }
+}
+
 TEST(SiluMulCuda, PlainMatchesReference) {
   FP8KIT_SKIP_WITHOUT_GPU();
   std::mt19937 rng(suite_seed() + 200);

@@ -326,6 +326,23 @@ void run_and_check(const Shape& s, const Options& o, bool all_plans) {
             << ", worst of " << plans.size() << " plans " << worst_error << "\n";
 }
 
+/// Every plan (tile shape, cluster, TMA store or not) on two small ragged shapes: the sweep
+/// compute-sanitizer runs (scripts/gpu_check.sh sanitize).
+TEST(Sm90Gemm, SmallShapesOfEveryKernel) {
+  FP8KIT_SKIP_WITHOUT_SM90();
+  Options o;
+  o.has_bias = true;
+  o.bias_dtype = DType::bf16;
+  o.pad_d = 3;
+  run_and_check({4, 300, 640}, o, /*all_plans=*/true);
+  o.out = DType::f32;
+  o.bias_dtype = DType::f32;
+  o.a_scales = ScaleLayout::row_major;
+  o.pad_ab = 32;
+  o.pad_d = 0;
+  run_and_check({130, 260, 384}, o, /*all_plans=*/true);
+}
+
 TEST(Sm90Gemm, EveryPlanOnRaggedShapes) {
   FP8KIT_SKIP_WITHOUT_SM90();
   const Shape shapes[] = {{1, 200, 128}, {3, 64, 576}, {64, 2112, 7168}, {65, 200, 576}, {127, 2112, 576},

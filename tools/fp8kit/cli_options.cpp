@@ -4,6 +4,8 @@
 #include <charconv>
 #include <cstdlib>
 
+#include "checkpoint/quant_policy.h"
+
 namespace fp8kit::cli {
 
 const char* const kQuantizeOptionsHelp =
@@ -65,14 +67,32 @@ checkpoint::DeviceChoice parse_device_option(const std::string& value) {
   return *d;
 }
 
-void apply_threads_option(const std::string& value) {
-  int n = 0;
+int64_t parse_int_option(const std::string& option, const std::string& value, int64_t min, int64_t max) {
+  int64_t n = 0;
   const auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
-  if (ec != std::errc() || p != value.data() + value.size() || n < 1) {
-    throw UsageError{"--threads must be a positive integer, got '" + value + "'"};
+  if (ec != std::errc() || p != value.data() + value.size() || n < min || n > max) {
+    throw UsageError{option + " needs an integer in " + std::to_string(min) + ".." + std::to_string(max) + ", got '" +
+                     value + "'"};
   }
+  return n;
+}
+
+int parse_threads_option(const std::string& value) {
+  return static_cast<int>(parse_int_option("--threads", value, 1, 4096));
+}
+
+void apply_threads(const std::optional<int>& threads) {
   // The CPU backend reads FP8KIT_NUM_THREADS once, on first use; no library call has run yet.
-  ::setenv("FP8KIT_NUM_THREADS", value.c_str(), 1);
+  if (threads) ::setenv("FP8KIT_NUM_THREADS", std::to_string(*threads).c_str(), 1);
+}
+
+void check_quantize_settings(const checkpoint::QuantizeSettings& s) {
+  if (const Verdict v = checkpoint::check_settings(s); !v) throw UsageError{v.reason};
+  try {
+    const checkpoint::QuantPolicy policy(s);
+  } catch (const Error& e) {
+    throw UsageError{e.what()};
+  }
 }
 
 }  // namespace fp8kit::cli

@@ -1,7 +1,9 @@
 // cli_options.h: option parsing shared by the checkpoint verbs.
 #pragma once
 
+#include <cstdint>
 #include <cstdio>
+#include <optional>
 #include <string>
 
 #include "checkpoint/quant_settings.h"
@@ -30,14 +32,25 @@ class ArgCursor {
 };
 
 /// Consumes one quantization option (--format --scheme --block --fmt --scale-format --include
-/// --exclude) into `s`; false if `opt` is not one of them.
+/// --exclude) into `s`; false if `opt` is not one of them. The settings' consistency is checked
+/// once all options are read (check_quantize_settings).
 bool parse_quantize_option(const std::string& opt, ArgCursor& cur, checkpoint::QuantizeSettings& s);
+
+/// UsageError unless the settings can be written (checkpoint::check_settings) and every --include /
+/// --exclude is a valid regular expression.
+void check_quantize_settings(const checkpoint::QuantizeSettings& s);
 
 /// --device auto|cpu|cuda
 checkpoint::DeviceChoice parse_device_option(const std::string& value);
 
-/// --threads N: sets FP8KIT_NUM_THREADS before the library first reads it.
-void apply_threads_option(const std::string& value);
+/// --threads N: a positive integer (at most 4096).
+int parse_threads_option(const std::string& value);
+
+/// Sets FP8KIT_NUM_THREADS from --threads before the library first reads it (nothing when unset).
+void apply_threads(const std::optional<int>& threads);
+
+/// An integer option value in [min, max], else UsageError naming the option and the range.
+int64_t parse_int_option(const std::string& option, const std::string& value, int64_t min, int64_t max);
 
 /// Runs a verb body: UsageError -> message + exit 2; the rest propagates to main (exit 1).
 template <typename F>

@@ -6,11 +6,16 @@
 
 #include "fp8kit/error.h"
 
+/// A failed call also clears the runtime's last-error state (cudaGetLastError), so that an error
+/// that is not sticky (out of memory, an invalid argument) is reported once, here, and not again by
+/// the next launch check: after such an error the library stays usable.
 #define FP8KIT_CUDA_CHECK(call)                                                                         \
   do {                                                                                                  \
     const cudaError_t fp8kit_err_ = (call);                                                             \
-    FP8KIT_CHECK(fp8kit_err_ == cudaSuccess, #call, " failed: ", cudaGetErrorName(fp8kit_err_), " (",   \
-                 cudaGetErrorString(fp8kit_err_), ")");                                                 \
+    if (fp8kit_err_ != cudaSuccess) {                                                                   \
+      cudaGetLastError();                                                                               \
+      FP8KIT_FAIL(#call, " failed: ", cudaGetErrorName(fp8kit_err_), " (", cudaGetErrorString(fp8kit_err_), ")"); \
+    }                                                                                                   \
   } while (0)
 
 /// After a launch: reports launch-configuration errors (not asynchronous faults).

@@ -55,19 +55,31 @@ WorkspaceLease acquire_workspace(int ordinal, cudaStream_t stream, size_t bytes)
   std::unique_lock<std::mutex> lock(buffer->mutex);
   if (buffer->bytes < bytes) {
     // grow by at least half again, so a sequence of slowly growing requests reallocates rarely
-    const size_t grown = WorkspaceCarver::round_up(bytes > buffer->bytes + buffer->bytes / 2 ? bytes
-                                                                                             : buffer->bytes + buffer->bytes / 2);
+    const size_t needed = WorkspaceCarver::round_up(bytes);
+    size_t grown = WorkspaceCarver::round_up(bytes > buffer->bytes + buffer->bytes / 2 ? bytes
+                                                                                       : buffer->bytes + buffer->bytes / 2);
     if (pools) {
       if (buffer->data != nullptr) FP8KIT_CUDA_CHECK(cudaFreeAsync(buffer->data, stream));
-      buffer->data = nullptr;
-      buffer->bytes = 0;
-      FP8KIT_CUDA_CHECK(cudaMallocAsync(&buffer->data, grown, stream));
     } else {
       FP8KIT_CUDA_CHECK(cudaStreamSynchronize(stream));
       if (buffer->data != nullptr) FP8KIT_CUDA_CHECK(cudaFree(buffer->data));
+    }
+    buffer->data = nullptr;
+    buffer->bytes = 0;  // an allocation that fails below leaves an empty buffer: the next call retries
+    auto allocate = [&](size_t n) {
+      return pools ? cudaMallocAsync(&buffer->data, n, stream) : cudaMalloc(&buffer->data, n);
+    };
+    cudaError_t err = allocate(grown);
+    if (err != cudaSuccess && grown > needed) {  // the headroom did not fit: ask for what this call needs
+      cudaGetLastError();
+      grown = needed;
+      err = allocate(grown);
+    }
+    if (err != cudaSuccess) {
+      cudaGetLastError();  // out of memory is not sticky: the library stays usable
       buffer->data = nullptr;
-      buffer->bytes = 0;
-      FP8KIT_CUDA_CHECK(cudaMalloc(&buffer->data, grown));
+      FP8KIT_FAIL("cannot allocate a GEMM workspace of ", grown, " bytes on cuda:", ordinal, " for stream ",
+                  static_cast<const void*>(stream), ": ", cudaGetErrorName(err), " (", cudaGetErrorString(err), ")");
     }
     buffer->bytes = grown;
   }

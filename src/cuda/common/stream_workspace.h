@@ -5,7 +5,10 @@
 // A buffer only grows, stream-ordered (cudaFreeAsync/cudaMallocAsync on that stream where the device has
 // memory pools; else after synchronising the stream), so work already enqueued keeps its memory. The
 // lease holds the buffer's lock while the caller enqueues, so two threads sharing a stream cannot grow
-// the buffer under each other. Buffers live until the process ends.
+// the buffer under each other. Buffers live until the process ends. When growing fails (out of memory),
+// the request is retried without the growth headroom; if that fails too, acquire_workspace throws
+// fp8kit::Error with the size, the buffer is left empty and the CUDA error state cleared, so a later
+// call (after memory was freed) simply allocates again.
 #pragma once
 
 #include <cuda_runtime.h>

@@ -27,7 +27,7 @@ ChosenAlgo LtContext::algorithm(const AlgoKey& key, const std::function<ChosenAl
   const auto it = algos_.find(key);
   if (it != algos_.end()) return it->second;
   ChosenAlgo chosen = query();
-  algos_.emplace(key, chosen);
+  if (!chosen.transient) algos_.emplace(key, chosen);
   return chosen;
 }
 

@@ -23,7 +23,8 @@ struct ChosenAlgo {
   bool found = false;
   cublasLtMatmulAlgo_t algo{};
   size_t workspace_bytes = 0;
-  std::string why_not;  // when !found: the heuristic's answer
+  std::string why_not;     // when !found: the heuristic's answer
+  bool transient = false;  // the heuristic failed (out of memory...) rather than answered: not cached
 };
 
 class LtContext {
@@ -34,6 +35,7 @@ class LtContext {
   cublasLtHandle_t handle() const { return handle_; }
 
   /// The cached algorithm for `key`; `query` runs the heuristic once per key (under the cache lock).
+  /// A transient failure of the heuristic is returned but not cached, so the next call asks again.
   ChosenAlgo algorithm(const AlgoKey& key, const std::function<ChosenAlgo()>& query);
 
  private:

@@ -301,6 +301,8 @@ ChosenAlgo query_heuristic(cublasLtHandle_t handle, const Plan& plan, const Oper
   cublasLtMatmulPreferenceDestroy(pref);
   if (status != CUBLAS_STATUS_SUCCESS) {
     chosen.why_not = concat("heuristic returned ", cublasLtGetStatusName(status));
+    // An answer ("not supported") is kept; a failure to answer (out of memory...) is asked again.
+    chosen.transient = status != CUBLAS_STATUS_NOT_SUPPORTED && status != CUBLAS_STATUS_INVALID_VALUE;
   } else if (count == 0 || result.state != CUBLAS_STATUS_SUCCESS) {
     chosen.why_not = concat("heuristic found no algorithm",
                             count == 0 ? std::string() : concat(" (", cublasLtGetStatusName(result.state), ")"));

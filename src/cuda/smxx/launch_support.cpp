@@ -65,32 +65,6 @@ Verdict check_device(const Device& device, const char* op) {
   return Verdict::yes();
 }
 
-Verdict check_pointer(const void* ptr, bool used, const Device& device, const char* op, const char* what) {
-  if (!used) return Verdict::yes();
-  if (ptr == nullptr) return Verdict::no(detail::concat(op, ": ", what, " is a null pointer"));
-  cudaPointerAttributes attr{};
-  const cudaError_t err = cudaPointerGetAttributes(&attr, ptr);
-  if (err != cudaSuccess) {
-    cudaGetLastError();
-    return Verdict::no(detail::concat(op, ": ", what, " (", ptr, ") is not an address CUDA knows: ", cudaGetErrorName(err)));
-  }
-  switch (attr.type) {
-    case cudaMemoryTypeDevice:
-      if (attr.device != device.index) {
-        return Verdict::no(detail::concat(op, ": ", what, " (", ptr, ") is memory of cuda:", attr.device,
-                                          " but the operation runs on ", to_string(device)));
-      }
-      return Verdict::yes();
-    case cudaMemoryTypeManaged: return Verdict::yes();
-    case cudaMemoryTypeHost:
-      return Verdict::no(detail::concat(op, ": ", what, " (", ptr, ") is pinned host memory, not memory of ",
-                                        to_string(device), " (pass a device pointer or run on the CPU)"));
-    default:
-      return Verdict::no(detail::concat(op, ": ", what, " (", ptr, ") is host memory, not memory of ", to_string(device),
-                                        " (pass a device pointer or run on the CPU)"));
-  }
-}
-
 int resident_blocks(const void* kernel, int threads) {
   struct Entry {
     const void* kernel;

@@ -1,5 +1,6 @@
-// launch_support.h: host-side helpers of the smxx launchers: pointer and alignment
-// checks behind supports_*, cached device facts, and splitting a launch so its 32-bit indices fit.
+// launch_support.h: host-side helpers of the smxx launchers: device and alignment checks behind
+// supports_* (pointer checks: cuda/common/pointer_check.h), cached device facts, and splitting a launch
+// so its 32-bit indices fit.
 #pragma once
 
 #include <cuda_runtime.h>
@@ -24,10 +25,6 @@ LaunchContext launch_context(const Device& device, void* stream);
 
 /// Why `device` cannot run the smxx kernels (not a CUDA device, no such ordinal, below sm_80), or ok.
 Verdict check_device(const Device& device, const char* op);
-
-/// Why `ptr` (named `what` in the message) cannot be read or written by kernels on `device`: host
-/// memory, another device's memory, or an unknown address. `used` false (empty tensor) skips the check.
-Verdict check_pointer(const void* ptr, bool used, const Device& device, const char* op, const char* what);
 
 /// True when the stream-ordered allocator (cudaMallocAsync) works on the device.
 bool has_memory_pools(int ordinal);

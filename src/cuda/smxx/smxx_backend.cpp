@@ -8,6 +8,7 @@
 //   anything else (column tiles, odd widths, unaligned or huge)                 -> quantize_generic
 // Every path computes the bits of the CPU reference; the choice is only about speed.
 #include "cuda/common/cuda_check.h"
+#include "cuda/common/pointer_check.h"
 #include "cuda/cuda_backend.h"
 #include "cuda/smxx/launchers.h"
 
@@ -26,7 +27,7 @@ struct Checks {
   Verdict verdict = check_device(device, op);
 
   Checks& pointer(const void* ptr, bool used, const char* what) {
-    if (verdict.ok) verdict = check_pointer(ptr, used, device, op, what);
+    if (verdict.ok) verdict = check_device_pointer(ptr, used, device, op, what);
     return *this;
   }
   Checks& require(bool ok, const std::string& why) {

@@ -6,6 +6,7 @@
 // It derives from fp8kit::Error so front ends catch one type.
 #pragma once
 
+#include <filesystem>
 #include <string>
 #include <string_view>
 
@@ -25,6 +26,17 @@ std::string describe_problem(std::string_view file, std::string_view tensor, std
 template <typename... Ts>
 [[noreturn]] void fail(std::string_view file, std::string_view tensor, const Ts&... parts) {
   throw CheckpointError(describe_problem(file, tensor, detail::concat(parts...)));
+}
+
+/// Runs `body`, turning a std::filesystem error (an unreadable sub-directory, a name longer than the
+/// file system allows...) into CheckpointError naming its path, so callers see one error type.
+template <typename F>
+auto with_filesystem_errors(F&& body) -> decltype(body()) {
+  try {
+    return body();
+  } catch (const std::filesystem::filesystem_error& e) {
+    fail(e.path1().string(), "", e.code().message());
+  }
 }
 
 }  // namespace fp8kit::checkpoint

@@ -2,7 +2,7 @@
 //
 // Both stream one tensor at a time: a converted tensor is read (pread) into a reused buffer and its
 // output built in another, tensors kept as they are go file to file inside the kernel
-// (copy_file_range), and the memory-mapped input serves only small reads (headers, scales). Output
+// (copy_file_range), and small tensors (scales) are read whole. Output
 // buffers go to a writer thread (write_queue.h), two at most. The resident memory is therefore the
 // largest converted tensor's input plus two outputs plus a constant (quantize bf16: 2x the bf16
 // tensor; dequantize to bf16: 2.5x the bf16 result); the page cache is not this process's. Output shards are planned up front (names,

@@ -17,9 +17,15 @@ std::map<std::string, std::string> carried_metadata(const SafetensorsFile& file)
 
 void stage_side_files(const InputCheckpoint& in, OutputTarget& target, const std::vector<SafetensorsLayout>& layouts,
                       const std::optional<Json>& config, ConvertReport& report) {
+  report.notes.insert(report.notes.end(), target.notes().begin(), target.notes().end());
   if (!target.is_directory()) return;
   for (const fs::path& rel : in.other_files(target.path())) target.stage_copy(in.directory() / rel, rel);
   for (const auto& [rel, why] : in.left_out_files()) report.notes.push_back("not copied: " + rel.string() + " (" + why + ")");
+  if (config) {
+    target.stage_text("config.json", format_json(*config));
+  } else {
+    report.notes.push_back("the input directory has no config.json, so none was written");
+  }
   if (in.index()) {
     ShardIndex index;
     index.metadata = in.index()->metadata;
@@ -30,15 +36,15 @@ void stage_side_files(const InputCheckpoint& in, OutputTarget& target, const std
     }
     target.stage_text(kIndexFileName, format_shard_index(index, total));
   }
-  if (config) {
-    target.stage_text("config.json", format_json(*config));
-  } else {
-    report.notes.push_back("the input directory has no config.json, so none was written");
-  }
 }
 
-void commit_all(std::vector<std::unique_ptr<SafetensorsWriter>>& writers, OutputTarget& target) {
-  for (auto& w : writers) w->commit();
+void commit_all(const InputCheckpoint& in, std::vector<std::unique_ptr<SafetensorsWriter>>& writers,
+                OutputTarget& target) {
+  for (size_t s = 0; s < in.shard_count(); ++s) in.shard(s).check_unchanged();
+  for (auto& w : writers) {
+    w->commit();
+    target.record_committed(w->path());
+  }
   target.commit_side_files();
   target.keep();
 }

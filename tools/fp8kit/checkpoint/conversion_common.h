@@ -17,12 +17,16 @@ namespace fp8kit::checkpoint {
 /// quantization_config entry.
 std::map<std::string, std::string> carried_metadata(const SafetensorsFile& file);
 
-/// Writes the side files of a directory conversion: other files copied, the index rewritten from the
-/// output layouts (when the input had one), config.json (when the input had one) as given.
+/// Writes the side files of a directory conversion: other files copied, config.json (when the input
+/// had one) as given, the index rewritten from the output layouts (when the input had one), in this
+/// order, which is also the order of their commit. Adds the target's notes to the report.
 void stage_side_files(const InputCheckpoint& in, OutputTarget& target, const std::vector<SafetensorsLayout>& layouts,
                       const std::optional<Json>& config, ConvertReport& report);
 
-/// Commits the finished shards, then the side files, and keeps the output.
-void commit_all(std::vector<std::unique_ptr<SafetensorsWriter>>& writers, OutputTarget& target);
+/// Checks that no input shard changed while it was read, then commits the finished shards, then the
+/// side files (config.json, and the index last, so an index means a complete output), and keeps the
+/// output. On an error the target's destructor removes what was already committed.
+void commit_all(const InputCheckpoint& in, std::vector<std::unique_ptr<SafetensorsWriter>>& writers,
+                OutputTarget& target);
 
 }  // namespace fp8kit::checkpoint

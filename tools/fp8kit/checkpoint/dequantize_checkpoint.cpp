@@ -41,11 +41,8 @@ bool is_scale_dtype(StDType t) {
 }
 
 bool all_zero(const SafetensorsFile& f, const TensorInfo& t) {
-  const uint8_t* p = f.data(t);
-  for (uint64_t i = 0; i < t.nbytes(); ++i) {
-    if (p[i] != 0) return false;
-  }
-  return true;
+  const std::vector<uint8_t> bytes = f.read(t);
+  return std::all_of(bytes.begin(), bytes.end(), [](uint8_t b) { return b == 0; });
 }
 
 FP8Weight find_scale(const InputCheckpoint& in, const SafetensorsFile& file, const TensorInfo& w,
@@ -127,7 +124,8 @@ DequantizePlan plan_dequantize(const InputCheckpoint& in, DType out_dtype) {
 /// The scale grid as the library reads it: f32 (F32 as is, BF16/F16 widened exactly) or ue8m0 bytes.
 HostScales load_scales(const TensorLocation& loc, std::vector<uint8_t>& buf) {
   const TensorInfo& s = *loc.info;
-  const uint8_t* p = loc.file->data(s);
+  const std::vector<uint8_t> stored = loc.file->read(s);
+  const uint8_t* p = stored.data();
   const int64_t n = s.numel();
   if (s.dtype == StDType::F8_E8M0) {
     buf.assign(p, p + n);
@@ -218,7 +216,7 @@ ConvertReport dequantize_checkpoint(const fs::path& in_path, const fs::path& out
     config->erase("compression_config");
   }
   stage_side_files(in, target, plan.layouts, target.is_directory() ? config : std::nullopt, report);
-  commit_all(writers, target);
+  commit_all(in, writers, target);
   progress.finish();
   report.seconds = progress.seconds();
   return report;

@@ -43,6 +43,10 @@ std::vector<std::string> directory_shards(const fs::path& dir, std::optional<Sha
 }  // namespace
 
 InputCheckpoint InputCheckpoint::open(const fs::path& path) {
+  return with_filesystem_errors([&] { return open_checked(path); });
+}
+
+InputCheckpoint InputCheckpoint::open_checked(const fs::path& path) {
   InputCheckpoint c;
   c.path_ = path;
   std::error_code ec;
@@ -65,8 +69,10 @@ InputCheckpoint InputCheckpoint::open(const fs::path& path) {
   }
   for (const std::string& f : files) {
     const fs::path p = c.is_directory_ ? c.directory_ / f : path;
-    if (!fs::exists(p)) {
-      fail(c.index_ ? (c.directory_ / kIndexFileName).string() : p.string(), "", "shard ", f, " does not exist");
+    std::error_code missing;
+    if (!fs::exists(p, missing)) {
+      fail(c.index_ ? (c.directory_ / kIndexFileName).string() : p.string(), "", "shard ", f, " does not exist",
+           missing ? " (" + missing.message() + ")" : std::string());
     }
     c.shards_.push_back(std::make_unique<SafetensorsFile>(p.string()));
     c.shard_names_.push_back(f);
@@ -121,6 +127,10 @@ uint64_t InputCheckpoint::largest_tensor_bytes() const {
 }
 
 std::vector<fs::path> InputCheckpoint::other_files(const fs::path& skip_dir) const {
+  return with_filesystem_errors([&] { return other_files_checked(skip_dir); });
+}
+
+std::vector<fs::path> InputCheckpoint::other_files_checked(const fs::path& skip_dir) const {
   std::vector<fs::path> out;
   if (!is_directory_) return out;
   std::error_code ec;
@@ -144,6 +154,10 @@ std::vector<fs::path> InputCheckpoint::other_files(const fs::path& skip_dir) con
 }
 
 std::vector<std::pair<fs::path, std::string>> InputCheckpoint::left_out_files() const {
+  return with_filesystem_errors([&] { return left_out_files_checked(); });
+}
+
+std::vector<std::pair<fs::path, std::string>> InputCheckpoint::left_out_files_checked() const {
   std::vector<std::pair<fs::path, std::string>> out;
   if (!is_directory_) return out;
   const std::set<std::string> shard_set(shard_names_.begin(), shard_names_.end());

@@ -2,7 +2,7 @@
 // single file or shards listed by model.safetensors.index.json, plus config.json when present.
 //
 // Opening validates every shard header and the index against the shards (each tensor in exactly one
-// shard, as the index says) before any output is written. Files are mapped read-only.
+// shard, as the index says) before any output is written. Files are opened read-only and read with pread.
 #pragma once
 
 #include <filesystem>
@@ -26,7 +26,8 @@ struct TensorLocation {
 
 class InputCheckpoint {
  public:
-  /// Opens a .safetensors file or a model directory; throws CheckpointError on any problem.
+  /// Opens a .safetensors file or a model directory; throws CheckpointError on any problem
+  /// (file-system errors included).
   static InputCheckpoint open(const std::filesystem::path& path);
 
   bool is_directory() const { return is_directory_; }
@@ -54,6 +55,10 @@ class InputCheckpoint {
   std::vector<std::pair<std::filesystem::path, std::string>> left_out_files() const;
 
  private:
+  static InputCheckpoint open_checked(const std::filesystem::path& path);
+  std::vector<std::filesystem::path> other_files_checked(const std::filesystem::path& skip_dir) const;
+  std::vector<std::pair<std::filesystem::path, std::string>> left_out_files_checked() const;
+
   bool is_directory_ = false;
   std::filesystem::path path_, directory_;
   std::vector<std::unique_ptr<SafetensorsFile>> shards_;

@@ -62,7 +62,7 @@ void inspect_fp8(const InputCheckpoint& in, InspectReport& r) {
     t.scheme = fit.spec ? fit.scheme : "BAD SCALE: " + fit.problem;
     const StDType sd = scale->info->dtype;
     if (sd == StDType::F32 || sd == StDType::BF16 || sd == StDType::F16 || sd == StDType::F8_E8M0) {
-      t.scale_range = scale_range(scale->file->data(*scale->info), sd, scale->info->numel());
+      t.scale_range = scale_range(scale->file->read(*scale->info).data(), sd, scale->info->numel());
     }
   }
   for (InspectedTensor& t : r.tensors) {

@@ -10,6 +10,8 @@
 #include <fstream>
 
 #include "checkpoint/checkpoint_error.h"
+#include "checkpoint/progress.h"
+#include "checkpoint/write_fault.h"
 
 namespace fp8kit::checkpoint {
 namespace fs = std::filesystem;
@@ -30,6 +32,20 @@ fs::path canonical_or_weak(const fs::path& p) {
 }  // namespace
 
 OutputTarget::OutputTarget(const InputCheckpoint& in, const fs::path& out, bool force) : out_(out) {
+  try {
+    with_filesystem_errors([&] { check_and_prepare(in, force); });
+  } catch (...) {  // no destructor runs for a constructor that throws: undo the directory here
+    if (created_dir_) {
+      std::error_code ec;
+      fs::remove(out_, ec);
+      set_created_output_directory({});
+    }
+    throw;
+  }
+}
+
+void OutputTarget::check_and_prepare(const InputCheckpoint& in, bool force) {
+  const fs::path& out = out_;
   const std::string o = out.string();
   if (out.empty()) fail("<output>", "", "no output path given (-o OUT)");
   if (canonical_or_weak(out) == canonical_or_weak(in.path()) || same_file(out, in.path())) {
@@ -46,14 +62,17 @@ OutputTarget::OutputTarget(const InputCheckpoint& in, const fs::path& out, bool 
     if (fs::exists(st) && !force) fail(o, "", "already exists; use --force to replace it");
     const fs::path parent = out.has_parent_path() ? out.parent_path() : fs::path(".");
     if (!fs::is_directory(parent)) fail(o, "", "the directory ", parent.string(), " does not exist");
+    clear_leftovers(parent, out.filename().string(), false);
     return;
   }
   if (fs::exists(st)) {
     if (!fs::is_directory(st)) fail(o, "", "exists and is not a directory (the input is a model directory)");
     if (same_file(out, in.directory())) fail(o, "", "the output is the input; refusing to overwrite it");
+    clear_leftovers(out, "", true);
     if (!fs::is_empty(out, ec) && !force) fail(o, "", "is not empty; use --force to write into it");
   } else {
-    fs::create_directories(out, ec);
+    if (inject_write_fault()) ec = std::make_error_code(std::errc::no_space_on_device);
+    else fs::create_directories(out, ec);
     if (ec) fail(o, "", "cannot create the output directory: ", ec.message());
     created_dir_ = true;
     set_created_output_directory(out);
@@ -61,11 +80,25 @@ OutputTarget::OutputTarget(const InputCheckpoint& in, const fs::path& out, bool 
   if (::access(out.c_str(), W_OK | X_OK) != 0) fail(o, "", "the output directory is not writable: ", std::strerror(errno));
 }
 
+void OutputTarget::clear_leftovers(const fs::path& dir, const std::string& name, bool recursive) {
+  const LeftoverPartials found = remove_stale_partial_files(dir, name, recursive);
+  if (!found.in_use.empty()) {
+    fail(out_.string(), "", "another fp8kit run is writing here (", found.in_use.front().string(),
+         " is in use); wait for it to finish or choose another -o");
+  }
+  if (!found.removed.empty()) {
+    notes_.push_back(detail::concat("removed ", found.removed.size(), " partial file(s) (",
+                                    human_bytes(found.removed_bytes), ") left in ", dir.string(),
+                                    " by an interrupted run"));
+  }
+}
+
 OutputTarget::~OutputTarget() {
   side_files_.clear();  // removes uncommitted temporary files
   if (created_dir_) set_created_output_directory({});
   if (keep_) return;
   std::error_code ec;
+  for (const fs::path& p : committed_) fs::remove(p, ec);  // a commit failed midway: no half output
   for (auto it = created_subdirs_.rbegin(); it != created_subdirs_.rend(); ++it) fs::remove(*it, ec);  // only if empty
   if (created_dir_) fs::remove(out_, ec);
 }
@@ -75,6 +108,10 @@ fs::path OutputTarget::shard_path(const std::string& shard_name) const {
 }
 
 void OutputTarget::stage_copy(const fs::path& from, const fs::path& relative) {
+  with_filesystem_errors([&] { stage_copy_checked(from, relative); });
+}
+
+void OutputTarget::stage_copy_checked(const fs::path& from, const fs::path& relative) {
   const fs::path dest = out_ / relative;
   std::error_code ec;
   if (relative.has_parent_path() && !fs::exists(dest.parent_path())) {
@@ -83,7 +120,8 @@ void OutputTarget::stage_copy(const fs::path& from, const fs::path& relative) {
     for (fs::path p = dest.parent_path(); !p.empty() && p != out_ && !fs::exists(p); p = p.parent_path()) {
       missing.push_back(p);
     }
-    fs::create_directories(dest.parent_path(), ec);
+    if (inject_write_fault()) ec = std::make_error_code(std::errc::no_space_on_device);
+    else fs::create_directories(dest.parent_path(), ec);
     if (ec) fail(dest.string(), "", "cannot create directory: ", ec.message());
     created_subdirs_.insert(created_subdirs_.end(), missing.rbegin(), missing.rend());
   }
@@ -112,7 +150,10 @@ void OutputTarget::stage_text(const fs::path& relative, const std::string& conte
 }
 
 void OutputTarget::commit_side_files() {
-  for (auto& f : side_files_) f->commit();
+  for (auto& f : side_files_) {
+    f->commit();
+    committed_.push_back(f->final_path());
+  }
 }
 
 }  // namespace fp8kit::checkpoint

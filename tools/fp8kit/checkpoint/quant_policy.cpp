@@ -4,14 +4,59 @@
 #include <algorithm>
 #include <cctype>
 
+#include "checkpoint/checkpoint_error.h"
 #include "fp8kit/error.h"
 
 namespace fp8kit::checkpoint {
 namespace {
 
+/// Throws unless `s` is within the bounds the header states (length, repetition counts and their
+/// product, back-reference numbers), before std::regex sees it.
+void check_pattern(const std::string& s, const char* option) {
+  FP8KIT_CHECK(s.size() <= kMaxPatternBytes, option, " '", s.substr(0, 40), "...' is ", s.size(),
+               " bytes long; at most ", kMaxPatternBytes, " are accepted");
+  auto number = [&](size_t& i) {  // the decimal number at s[i], advancing i; saturates above the limit
+    int64_t v = 0;
+    while (i < s.size() && s[i] >= '0' && s[i] <= '9') {
+      v = std::min<int64_t>(v * 10 + (s[i] - '0'), kMaxRepeatCount + 1);
+      ++i;
+    }
+    return v;
+  };
+  int64_t product = 1;
+  for (size_t i = 0; i < s.size();) {
+    if (s[i] == '\\') {
+      ++i;
+      if (i < s.size() && s[i] >= '1' && s[i] <= '9') {
+        FP8KIT_CHECK(number(i) <= kMaxRepeatCount, option, " '", s, "': back-references above \\", kMaxRepeatCount,
+                     " are not accepted");
+      } else {
+        ++i;
+      }
+      continue;
+    }
+    if (s[i] == '{') {
+      ++i;
+      int64_t count = number(i);
+      if (i < s.size() && s[i] == ',') {
+        ++i;
+        count = std::max(count, number(i));
+      }
+      FP8KIT_CHECK(count <= kMaxRepeatCount, option, " '", s, "': repetition counts above ", kMaxRepeatCount,
+                   " are not accepted");
+      product *= std::max<int64_t>(count, 1);
+      FP8KIT_CHECK(product <= kMaxRepeatProduct, option, " '", s, "': repetitions multiply to more than ",
+                   kMaxRepeatProduct, " copies");
+      continue;
+    }
+    ++i;
+  }
+}
+
 std::vector<std::regex> compile(const std::vector<std::string>& sources, const char* option) {
   std::vector<std::regex> out;
   for (const std::string& s : sources) {
+    check_pattern(s, option);
     try {
       out.emplace_back(s, std::regex::ECMAScript | std::regex::optimize);
     } catch (const std::regex_error& e) {
@@ -57,7 +102,13 @@ QuantPolicy::QuantPolicy(const QuantizeSettings& settings)
 
 std::optional<std::string> QuantPolicy::keep_reason(const TensorInfo& t) const {
   if (!is_float(t.dtype)) return std::string(st_dtype_name(t.dtype));
+  if ((!include_.empty() || !exclude_.empty()) && t.name.size() > kMaxMatchedNameBytes) {
+    throw CheckpointError(detail::concat("tensor '", t.name.substr(0, 64), "...': a name of ", t.name.size(),
+                                         " bytes is longer than the ", kMaxMatchedNameBytes,
+                                         " that --include / --exclude match"));
+  }
   if (matches_any(exclude_, t.name)) return "excluded";
+  if (t.numel() == 0) return "empty";
   const int rank = static_cast<int>(t.shape.size());
   if (matches_any(include_, t.name)) {
     if (rank == 1 || rank == 2) return std::nullopt;

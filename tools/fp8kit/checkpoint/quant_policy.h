@@ -8,6 +8,13 @@
 // integer tensors, higher ranks) is kept.
 // --include RE forces a 1-D or 2-D floating-point tensor whose name matches RE to be quantized;
 // --exclude RE keeps a matching tensor and wins over --include.
+//
+// The expressions run on std::regex (ECMAScript), whose compiler and matcher recurse and copy
+// sub-automata without limits, so expressions and names are bounded first (fuzzing found a signed
+// overflow inside its compiler and unbounded growth): an expression of at most kMaxPatternBytes,
+// repetition counts {m,n} and back-references of at most kMaxRepeatCount, and a product of all
+// repetition counts of at most kMaxRepeatProduct; names matched against expressions of at most
+// kMaxMatchedNameBytes (a longer tensor name is an error when --include / --exclude is given).
 #pragma once
 
 #include <optional>
@@ -20,12 +27,18 @@
 
 namespace fp8kit::checkpoint {
 
+inline constexpr size_t kMaxPatternBytes = 256;
+inline constexpr int64_t kMaxRepeatCount = 100;
+inline constexpr int64_t kMaxRepeatProduct = 1000;
+inline constexpr size_t kMaxMatchedNameBytes = 1024;
+
 class QuantPolicy {
  public:
   /// Compiles the settings' regular expressions; throws fp8kit::Error naming a malformed one.
   explicit QuantPolicy(const QuantizeSettings& settings);
 
-  /// nullopt when the tensor is quantized; otherwise why it is kept ("norm", "1-D", "excluded"...).
+  /// nullopt when the tensor is quantized; otherwise why it is kept ("norm", "1-D", "empty",
+  /// "excluded"...). Throws CheckpointError for a name too long to match against the expressions.
   std::optional<std::string> keep_reason(const TensorInfo& t) const;
 
  private:

@@ -156,7 +156,7 @@ ConvertReport quantize_checkpoint(const fs::path& in_path, const fs::path& out_p
   std::optional<Json> config = in.config();
   if (config && target.is_directory()) (*config)["quantization_config"] = quantization_config(settings, plan.kept_modules);
   stage_side_files(in, target, plan.layouts, target.is_directory() ? config : std::nullopt, report);
-  commit_all(writers, target);
+  commit_all(in, writers, target);
   progress.finish();
   report.seconds = progress.seconds();
   return report;

@@ -19,8 +19,11 @@ std::vector<std::string> ShardIndex::shard_files() const {
 }
 
 ShardIndex read_shard_index(const std::filesystem::path& path) {
-  const std::string file = path.string();
-  const Json root = read_json_file(path);
+  return parse_shard_index(read_text_file(path), path.string());
+}
+
+ShardIndex parse_shard_index(std::string_view text, std::string_view file) {
+  const Json root = parse_strict_json(text, file, kMaxJsonFileDepth);
   if (!root.is_object()) fail(file, "", "index is not a JSON object");
   ShardIndex index;
   if (const auto meta = root.find("metadata"); meta != root.end() && !meta->is_null()) {

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "checkpoint/strict_json.h"
@@ -23,8 +24,12 @@ struct ShardIndex {
   std::vector<std::string> shard_files() const;
 };
 
-/// Reads and validates an index: weight_map must be an object of strings naming plain files (no
-/// directories, no "..") ending in ".safetensors".
+/// Parses and validates an index: a JSON object (depth <= 64, no duplicate keys) whose optional
+/// "metadata" is an object and whose "weight_map" is an object of strings naming plain files (no
+/// directories, no "..") ending in ".safetensors". `file` names it in errors.
+ShardIndex parse_shard_index(std::string_view text, std::string_view file);
+
+/// Reads the index file at `path` and parses it (parse_shard_index).
 ShardIndex read_shard_index(const std::filesystem::path& path);
 
 /// The index JSON with metadata.total_size = `total_size`.

@@ -2,6 +2,8 @@
 #include "checkpoint/staged_file.h"
 
 #include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -11,12 +13,16 @@
 #include <csignal>
 #include <cstring>
 #include <mutex>
+#include <string_view>
 #include <vector>
 
 #include "checkpoint/checkpoint_error.h"
+#include "checkpoint/write_fault.h"
 
 namespace fp8kit::checkpoint {
 namespace {
+
+constexpr const char* kPartialPrefix = ".fp8kit-partial.";
 
 // Paths of uncommitted files, readable from a signal handler: fixed-size C strings, each guarded by
 // an atomic flag set only once the path is complete.
@@ -62,6 +68,7 @@ void install_interrupt_cleanup() {
     sa.sa_handler = remove_partial_files;
     sigemptyset(&sa.sa_mask);
     for (const int sig : {SIGINT, SIGTERM, SIGHUP}) ::sigaction(sig, &sa, nullptr);
+    ::signal(SIGXFSZ, SIG_IGN);
   });
 }
 
@@ -75,20 +82,25 @@ void set_created_output_directory(const std::filesystem::path& dir) {
 
 StagedFile::StagedFile(std::filesystem::path final_path) : final_(std::move(final_path)) {
   const std::filesystem::path dir = final_.has_parent_path() ? final_.parent_path() : std::filesystem::path(".");
-  temp_ = dir / (".fp8kit-partial." + std::to_string(::getpid()) + "." + final_.filename().string());
-  fd_ = ::open(temp_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  temp_ = dir / (std::string(kPartialPrefix) + std::to_string(::getpid()) + "." + final_.filename().string());
+  fd_ = inject_write_fault() ? -1 : ::open(temp_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (fd_ < 0) fail(final_.string(), "", "cannot create an output file in ", dir.string(), ": ", std::strerror(errno));
   slot_ = take_slot(temp_.string());
+  // The lock marks the file as written by a live process (remove_stale_partial_files). It is held on a
+  // second descriptor because finish_writing() closes the first before the rename.
+  lock_fd_ = ::open(temp_.c_str(), O_RDONLY | O_CLOEXEC);
+  if (lock_fd_ >= 0) ::flock(lock_fd_, LOCK_EX | LOCK_NB);
 }
 
 StagedFile::~StagedFile() {
   if (fd_ >= 0) ::close(fd_);
   if (!committed_) ::unlink(temp_.c_str());
+  if (lock_fd_ >= 0) ::close(lock_fd_);
   free_slot(slot_);
 }
 
 void StagedFile::resize(uint64_t bytes) {
-  if (::ftruncate(fd_, static_cast<off_t>(bytes)) != 0) {
+  if (inject_write_fault() || ::ftruncate(fd_, static_cast<off_t>(bytes)) != 0) {
     fail(final_.string(), "", "cannot size the output file to ", bytes, " bytes: ", std::strerror(errno));
   }
 }
@@ -98,7 +110,7 @@ void StagedFile::write_at(uint64_t offset, const void* data, uint64_t bytes) {
   const auto* p = static_cast<const char*>(data);
   while (bytes > 0) {
     const size_t chunk = bytes > (1ull << 30) ? (1ull << 30) : static_cast<size_t>(bytes);
-    const ssize_t n = ::pwrite(fd_, p, chunk, static_cast<off_t>(offset));
+    const ssize_t n = inject_write_fault() ? -1 : ::pwrite(fd_, p, chunk, static_cast<off_t>(offset));
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) fail(final_.string(), "", "write failed: ", n < 0 ? std::strerror(errno) : "no progress");
     p += n;
@@ -112,9 +124,14 @@ void StagedFile::copy_from(int in_fd, uint64_t in_offset, uint64_t offset, uint6
   while (bytes > 0) {
     loff_t in = static_cast<loff_t>(in_offset), out = static_cast<loff_t>(offset);
     const size_t chunk = bytes > (1ull << 30) ? (1ull << 30) : static_cast<size_t>(bytes);
-    const ssize_t n = ::copy_file_range(in_fd, &in, fd_, &out, chunk, 0);
+    const ssize_t n = inject_write_fault() ? -1 : ::copy_file_range(in_fd, &in, fd_, &out, chunk, 0);
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;  // not supported here (or no progress): copy through memory below
+    // Errors of the destination are final; "not supported here" (or no progress, as at a truncated
+    // input's end) falls through to the copy through memory below, which reports a short input.
+    if (n < 0 && (errno == ENOSPC || errno == EFBIG || errno == EDQUOT || errno == EIO)) {
+      fail(final_.string(), "", "write failed: ", std::strerror(errno));
+    }
+    if (n <= 0) break;
     in_offset += static_cast<uint64_t>(n);
     offset += static_cast<uint64_t>(n);
     bytes -= static_cast<uint64_t>(n);
@@ -124,7 +141,10 @@ void StagedFile::copy_from(int in_fd, uint64_t in_offset, uint64_t offset, uint6
     const size_t chunk = std::min<uint64_t>(bytes, buf.size());
     const ssize_t n = ::pread(in_fd, buf.data(), chunk, static_cast<off_t>(in_offset));
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) fail(final_.string(), "", "reading the input failed: ", n < 0 ? std::strerror(errno) : "unexpected end");
+    if (n <= 0) {
+      fail(final_.string(), "", "reading the input failed: ",
+           n < 0 ? std::strerror(errno) : "unexpected end of file (was the input truncated while being read?)");
+    }
     write_at(offset, buf.data(), static_cast<uint64_t>(n));
     in_offset += static_cast<uint64_t>(n);
     offset += static_cast<uint64_t>(n);
@@ -136,17 +156,75 @@ void StagedFile::finish_writing() {
   if (fd_ < 0) return;
   const int fd = fd_;
   fd_ = -1;
-  if (::close(fd) != 0) fail(final_.string(), "", "closing the output file failed: ", std::strerror(errno));
+  const bool injected = inject_write_fault();
+  if (::close(fd) != 0 || injected) {
+    if (injected) errno = ENOSPC;
+    fail(final_.string(), "", "closing the output file failed: ", std::strerror(errno));
+  }
 }
 
 void StagedFile::commit() {
   finish_writing();
-  if (::rename(temp_.c_str(), final_.c_str()) != 0) {
+  if (inject_write_fault() || ::rename(temp_.c_str(), final_.c_str()) != 0) {
     fail(final_.string(), "", "cannot move the finished file into place: ", std::strerror(errno));
   }
   committed_ = true;
   free_slot(slot_);
   slot_ = -1;
+  if (lock_fd_ >= 0) ::close(lock_fd_);
+  lock_fd_ = -1;
+}
+
+namespace {
+
+/// True when `file_name` is ".fp8kit-partial.<digits>.<name>" (any name when `name` is empty).
+bool is_partial_of(const std::string& file_name, const std::string& name) {
+  const std::string_view prefix = kPartialPrefix;
+  if (!file_name.starts_with(prefix)) return false;
+  size_t i = prefix.size();
+  const size_t digits = i;
+  while (i < file_name.size() && file_name[i] >= '0' && file_name[i] <= '9') ++i;
+  if (i == digits || i >= file_name.size() || file_name[i] != '.') return false;
+  return name.empty() || file_name.compare(i + 1, std::string::npos, name) == 0;
+}
+
+}  // namespace
+
+LeftoverPartials remove_stale_partial_files(const std::filesystem::path& dir, const std::string& name, bool recursive) {
+  namespace fs = std::filesystem;
+  LeftoverPartials found;
+  std::vector<fs::path> candidates;
+  std::error_code ec;
+  auto consider = [&](const fs::directory_entry& e) {
+    if (e.is_regular_file(ec) && !e.is_symlink(ec) && is_partial_of(e.path().filename().string(), name)) {
+      candidates.push_back(e.path());
+    }
+  };
+  if (recursive) {
+    for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::recursive_directory_iterator();
+         it.increment(ec)) {
+      consider(*it);
+    }
+  } else {
+    for (auto it = fs::directory_iterator(dir, ec); !ec && it != fs::directory_iterator(); it.increment(ec)) consider(*it);
+  }
+  for (const fs::path& p : candidates) {
+    const int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0) continue;
+    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+      if (errno == EWOULDBLOCK) found.in_use.push_back(p);
+      ::close(fd);
+      continue;
+    }
+    struct stat st{};
+    const uint64_t bytes = ::fstat(fd, &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;
+    if (::unlink(p.c_str()) == 0) {
+      found.removed.push_back(p);
+      found.removed_bytes += bytes;
+    }
+    ::close(fd);
+  }
+  return found;
 }
 
 void write_file_atomically(const std::filesystem::path& path, const std::string& contents) {

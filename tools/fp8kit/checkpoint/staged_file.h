@@ -2,12 +2,16 @@
 // renamed into place only by commit(). Until then the file is called ".fp8kit-partial.<pid>.<name>",
 // so a failed or interrupted run never leaves a file that looks finished: the destructor removes an
 // uncommitted file, and SIGINT / SIGTERM / SIGHUP remove every uncommitted file before the process
-// exits (install_interrupt_cleanup()).
+// exits (install_interrupt_cleanup()). A run killed with SIGKILL cannot clean up; its partial files
+// carry an flock(2) lock while their writer lives, so the next run into the same destination
+// (remove_stale_partial_files) removes those whose lock is free and refuses to write beside those of
+// a run still in progress.
 #pragma once
 
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 namespace fp8kit::checkpoint {
 
@@ -39,13 +43,27 @@ class StagedFile {
   std::filesystem::path final_;
   std::filesystem::path temp_;
   int fd_ = -1;
-  int slot_ = -1;  // entry in the interrupt-cleanup table
+  int lock_fd_ = -1;  // holds the flock that marks the file as in use, until commit or removal
+  int slot_ = -1;     // entry in the interrupt-cleanup table
   bool committed_ = false;
 };
 
 /// Installs SIGINT/SIGTERM/SIGHUP handlers that unlink every uncommitted StagedFile and exit with
-/// 128 + signal. Idempotent.
+/// 128 + signal, and ignores SIGXFSZ, so that a write past the file size limit (ulimit -f) fails with
+/// EFBIG and is cleaned up like any other write error instead of killing the process. Idempotent.
 void install_interrupt_cleanup();
+
+/// Partial files of earlier runs found in a destination.
+struct LeftoverPartials {
+  std::vector<std::filesystem::path> removed;  // their writer was gone (killed): deleted
+  uint64_t removed_bytes = 0;
+  std::vector<std::filesystem::path> in_use;   // locked by a run still writing: left alone
+};
+
+/// Looks for ".fp8kit-partial.<pid>.<name>" files in `dir` (and its sub-directories when
+/// `recursive`; only those staged for `name` when it is not empty) and removes those no live process
+/// holds locked: what a run killed with SIGKILL left behind.
+LeftoverPartials remove_stale_partial_files(const std::filesystem::path& dir, const std::string& name, bool recursive);
 
 /// Registers a directory this run created for its output: the interrupt handler removes it (if
 /// empty) after the staged files. Pass an empty path to forget it once the output is committed.

@@ -48,6 +48,10 @@ Json parse_strict_json(std::string_view text, std::string_view file, int max_dep
 }
 
 Json read_json_file(const std::filesystem::path& path, size_t max_bytes) {
+  return parse_strict_json(read_text_file(path, max_bytes), path.string(), kMaxJsonFileDepth);
+}
+
+std::string read_text_file(const std::filesystem::path& path, size_t max_bytes) {
   std::error_code ec;
   const auto size = std::filesystem::file_size(path, ec);
   if (ec) fail(path.string(), "", "cannot read: ", ec.message());
@@ -57,7 +61,7 @@ Json read_json_file(const std::filesystem::path& path, size_t max_bytes) {
   std::string text(size, '\0');
   in.read(text.data(), static_cast<std::streamsize>(size));
   if (!in) fail(path.string(), "", "read failed");
-  return parse_strict_json(text, path.string(), 64);
+  return text;
 }
 
 std::string format_json(const Json& value) { return value.dump(2) + "\n"; }

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <filesystem>
+#include <string>
 #include <string_view>
 
 #include <nlohmann/json.hpp>
@@ -16,7 +17,13 @@ using Json = nlohmann::ordered_json;
 /// position, duplicate key, nesting too deep).
 Json parse_strict_json(std::string_view text, std::string_view file, int max_depth);
 
-/// Reads and parses a JSON file of at most `max_bytes` (config.json, index files); depth limit 64.
+/// Nesting limit of JSON side files (config.json, index files).
+inline constexpr int kMaxJsonFileDepth = 64;
+
+/// The contents of a file of at most `max_bytes` (config.json, index files); throws naming it.
+std::string read_text_file(const std::filesystem::path& path, size_t max_bytes = 100'000'000);
+
+/// Reads and parses a JSON file of at most `max_bytes`; depth limit kMaxJsonFileDepth.
 Json read_json_file(const std::filesystem::path& path, size_t max_bytes = 100'000'000);
 
 /// Writes `value` as indented JSON followed by a newline.

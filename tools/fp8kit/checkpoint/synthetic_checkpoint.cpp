@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstring>
 #include <memory>
+#include <utility>
 #include <vector>
 
 #include "checkpoint/checkpoint_error.h"
@@ -128,12 +129,29 @@ Json model_config(const SyntheticSpec& s) {
 
 }  // namespace
 
+Verdict check_synthetic_spec(const SyntheticSpec& s) {
+  using detail::concat;
+  for (const auto& [name, v] : {std::pair<const char*, int64_t>{"hidden", s.hidden}, {"intermediate", s.intermediate},
+                                {"vocab", s.vocab}, {"heads", s.heads}, {"kv-heads", s.kv_heads}}) {
+    if (v < 1 || v > kMaxSyntheticDim) {
+      return Verdict::no(concat("synthetic model: ", name, " must be in 1..", kMaxSyntheticDim, ", got ", v));
+    }
+  }
+  if (s.layers < 0 || s.layers > kMaxSyntheticLayers) {
+    return Verdict::no(concat("synthetic model: layers must be in 0..", kMaxSyntheticLayers, ", got ", s.layers));
+  }
+  if (s.hidden % s.heads != 0) {
+    return Verdict::no(concat("synthetic model: hidden (", s.hidden, ") must be a multiple of heads (", s.heads, ")"));
+  }
+  if (s.dtype != StDType::BF16 && s.dtype != StDType::F16 && s.dtype != StDType::F32) {
+    return Verdict::no("synthetic model: dtype must be BF16, F16 or F32");
+  }
+  return Verdict::yes();
+}
+
 uint64_t write_synthetic_checkpoint(const fs::path& out, const SyntheticSpec& s, bool quiet) {
-  FP8KIT_CHECK(s.layers >= 0 && s.hidden > 0 && s.intermediate > 0 && s.vocab > 0 && s.heads > 0 && s.kv_heads > 0 &&
-                   s.hidden % s.heads == 0,
-               "synthetic model: sizes must be positive and hidden (", s.hidden, ") a multiple of heads (", s.heads, ")");
-  FP8KIT_CHECK(s.dtype == StDType::BF16 || s.dtype == StDType::F16 || s.dtype == StDType::F32,
-               "synthetic model: dtype must be BF16, F16 or F32");
+  const Verdict ok = check_synthetic_spec(s);
+  FP8KIT_CHECK(ok.ok, ok.reason);
   std::error_code ec;
   if (fs::exists(out) && !(fs::is_directory(out) && fs::is_empty(out, ec))) {
     fail(out.string(), "", "already exists and is not an empty directory");

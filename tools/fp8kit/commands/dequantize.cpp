@@ -6,6 +6,7 @@
 #include "checkpoint/progress.h"
 #include "checkpoint/staged_file.h"
 #include "cli_options.h"
+#include "command_line.h"
 #include "commands.h"
 
 namespace fp8kit::cli {
@@ -32,47 +33,18 @@ void print_help() {
 
 int run_dequantize(const Args& args) {
   return run_verb("dequantize", [&] {
-    checkpoint::ConvertOptions options;
-    DType dtype = DType::bf16;
-    std::string in, out;
-    ArgCursor cur(args);
-    while (!cur.done()) {
-      const std::string a = cur.next();
-      if (a == "--help" || a == "-h") {
-        print_help();
-        return 0;
-      }
-      if (a == "-o" || a == "--output") {
-        out = cur.value(a);
-      } else if (a == "--dtype") {
-        const std::string& v = cur.value(a);
-        if (v == "bf16" || v == "bfloat16") dtype = DType::bf16;
-        else if (v == "fp16" || v == "f16" || v == "float16") dtype = DType::f16;
-        else if (v == "fp32" || v == "f32" || v == "float32") dtype = DType::f32;
-        else throw UsageError{"--dtype must be bf16, fp16 or fp32, got '" + v + "'"};
-      } else if (a == "--device") {
-        options.device = parse_device_option(cur.value(a));
-      } else if (a == "--threads") {
-        apply_threads_option(cur.value(a));
-      } else if (a == "--force") {
-        options.force = true;
-      } else if (a == "--quiet" || a == "-q") {
-        options.quiet = true;
-      } else if (a.starts_with("-")) {
-        throw UsageError{"unknown option '" + a + "'"};
-      } else if (in.empty()) {
-        in = a;
-      } else {
-        throw UsageError{"unexpected argument '" + a + "'"};
-      }
+    const std::optional<DequantizeCommand> c = parse_dequantize_command(args);
+    if (!c) {
+      print_help();
+      return 0;
     }
-    if (in.empty() || out.empty()) throw UsageError{"needs an input and -o OUT"};
+    apply_threads(c->threads);
     checkpoint::install_interrupt_cleanup();
-    const checkpoint::ConvertReport r = checkpoint::dequantize_checkpoint(in, out, dtype, options);
-    if (!options.quiet) {
+    const checkpoint::ConvertReport r = checkpoint::dequantize_checkpoint(c->in, c->out, c->dtype, c->options);
+    if (!c->options.quiet) {
       std::printf("dequantized %zu tensors to %s, removed %zu scale tensors, kept %zu, in %.2f s on %s\n", r.converted,
-                  std::string(dtype_name(dtype)).c_str(), r.dropped, r.kept, r.seconds, r.engine.c_str());
-      std::printf("%s: %s -> %s: %s\n", in.c_str(), checkpoint::human_bytes(r.input_bytes).c_str(), out.c_str(),
+                  std::string(dtype_name(c->dtype)).c_str(), r.dropped, r.kept, r.seconds, r.engine.c_str());
+      std::printf("%s: %s -> %s: %s\n", c->in.c_str(), checkpoint::human_bytes(r.input_bytes).c_str(), c->out.c_str(),
                   checkpoint::human_bytes(r.output_bytes).c_str());
       for (const std::string& n : r.notes) std::printf("note: %s\n", n.c_str());
     }

@@ -6,6 +6,7 @@
 #include "checkpoint/inspect.h"
 #include "checkpoint/progress.h"
 #include "cli_options.h"
+#include "command_line.h"
 #include "commands.h"
 
 namespace fp8kit::cli {
@@ -106,34 +107,17 @@ void print_table(const InspectReport& r, bool with_error) {
 
 int run_inspect(const Args& args) {
   return run_verb("inspect", [&] {
-    checkpoint::QuantizeSettings settings;
-    checkpoint::DeviceChoice device = checkpoint::DeviceChoice::automatic;
-    bool error = false, json = false, quiet = false;
-    std::string in;
-    ArgCursor cur(args);
-    while (!cur.done()) {
-      const std::string a = cur.next();
-      if (a == "--help" || a == "-h") {
-        print_help();
-        return 0;
-      }
-      if (parse_quantize_option(a, cur, settings)) continue;
-      if (a == "--error") error = true;
-      else if (a == "--json") json = true;
-      else if (a == "--quiet" || a == "-q") quiet = true;
-      else if (a == "--device") device = parse_device_option(cur.value(a));
-      else if (a == "--threads") apply_threads_option(cur.value(a));
-      else if (a.starts_with("-")) throw UsageError{"unknown option '" + a + "'"};
-      else if (in.empty()) in = a;
-      else throw UsageError{"unexpected argument '" + a + "'"};
+    const std::optional<InspectCommand> c = parse_inspect_command(args);
+    if (!c) {
+      print_help();
+      return 0;
     }
-    if (in.empty()) throw UsageError{"needs an input"};
-    if (const Verdict v = checkpoint::check_settings(settings); !v) throw UsageError{v.reason};
-    const InspectReport r = checkpoint::inspect_checkpoint(in, settings, error, device, quiet || json);
-    if (json) {
+    apply_threads(c->threads);
+    const InspectReport r = checkpoint::inspect_checkpoint(c->in, c->settings, c->error, c->device, c->quiet || c->json);
+    if (c->json) {
       std::printf("%s\n", to_json(r).dump(2).c_str());
     } else {
-      print_table(r, error);
+      print_table(r, c->error);
     }
     return 0;
   });

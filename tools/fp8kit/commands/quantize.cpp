@@ -6,6 +6,7 @@
 #include "checkpoint/progress.h"
 #include "checkpoint/staged_file.h"
 #include "cli_options.h"
+#include "command_line.h"
 #include "commands.h"
 
 namespace fp8kit::cli {
@@ -31,35 +32,19 @@ void print_help() {
 
 int run_quantize(const Args& args) {
   return run_verb("quantize", [&] {
-    checkpoint::QuantizeSettings settings;
-    checkpoint::ConvertOptions options;
-    std::string in, out;
-    ArgCursor cur(args);
-    while (!cur.done()) {
-      const std::string a = cur.next();
-      if (a == "--help" || a == "-h") {
-        print_help();
-        return 0;
-      }
-      if (parse_quantize_option(a, cur, settings)) continue;
-      if (a == "-o" || a == "--output") out = cur.value(a);
-      else if (a == "--device") options.device = parse_device_option(cur.value(a));
-      else if (a == "--threads") apply_threads_option(cur.value(a));
-      else if (a == "--force") options.force = true;
-      else if (a == "--quiet" || a == "-q") options.quiet = true;
-      else if (a.starts_with("-")) throw UsageError{"unknown option '" + a + "'"};
-      else if (in.empty()) in = a;
-      else throw UsageError{"unexpected argument '" + a + "'"};
+    const std::optional<QuantizeCommand> c = parse_quantize_command(args);
+    if (!c) {
+      print_help();
+      return 0;
     }
-    if (in.empty() || out.empty()) throw UsageError{"needs an input and -o OUT"};
-    if (const Verdict v = checkpoint::check_settings(settings); !v) throw UsageError{v.reason};
+    apply_threads(c->threads);
     checkpoint::install_interrupt_cleanup();
-    const checkpoint::ConvertReport r = checkpoint::quantize_checkpoint(in, out, settings, options);
-    if (!options.quiet) {
+    const checkpoint::ConvertReport r = checkpoint::quantize_checkpoint(c->in, c->out, c->settings, c->options);
+    if (!c->options.quiet) {
       std::printf("quantized %zu tensors (%s), kept %zu, in %.2f s on %s\n", r.converted,
-                  checkpoint::describe_settings(settings).c_str(), r.kept, r.seconds, r.engine.c_str());
-      std::printf("%s: %s -> %s: %s (%.2fx smaller)\n", in.c_str(), checkpoint::human_bytes(r.input_bytes).c_str(),
-                  out.c_str(), checkpoint::human_bytes(r.output_bytes).c_str(),
+                  checkpoint::describe_settings(c->settings).c_str(), r.kept, r.seconds, r.engine.c_str());
+      std::printf("%s: %s -> %s: %s (%.2fx smaller)\n", c->in.c_str(), checkpoint::human_bytes(r.input_bytes).c_str(),
+                  c->out.c_str(), checkpoint::human_bytes(r.output_bytes).c_str(),
                   r.output_bytes > 0 ? static_cast<double>(r.input_bytes) / static_cast<double>(r.output_bytes) : 0.0);
       for (const std::string& n : r.notes) std::printf("note: %s\n", n.c_str());
     }

@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "cli_options.h"
+#include "command_line.h"
 #include "commands.h"
 #include "common/numerics.h"
 #include "cuda/cuda_backend.h"
@@ -55,10 +57,6 @@ struct Target {
   Device device;
 };
 
-struct Options {
-  int64_t rows = 257, cols = 1000;
-  uint32_t seed = 0;
-};
 
 std::vector<uint8_t> random_bf16(int64_t n, std::mt19937& rng) {
   std::normal_distribution<float> normal(0.0f, 1.0f);
@@ -78,46 +76,20 @@ struct QuantCase {
   DType scale_dtype;
 };
 
-int parse(const Args& args, Options& o) {
-  for (size_t i = 0; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    auto value = [&]() -> const std::string& {
-      if (i + 1 >= args.size()) throw Error("option " + a + " needs a value");
-      return args[++i];
-    };
-    if (a == "--help" || a == "-h") {
-      std::printf("usage: fp8kit selftest [--rows R] [--cols C] [--seed S]\n\n"
-                  "Quantizes, dequantizes and multiplies random bf16 data with outliers on every backend\n"
-                  "here and compares each with the scalar CPU reference. Exit status 1 on any mismatch.\n");
-      return 0;
-    }
-    if (a == "--rows") o.rows = std::stoll(value());
-    else if (a == "--cols") o.cols = std::stoll(value());
-    else if (a == "--seed") o.seed = static_cast<uint32_t>(std::stoul(value()));
-    else {
-      std::fprintf(stderr, "fp8kit selftest: unknown option '%s'\n", a.c_str());
-      return 2;
-    }
-  }
-  if (o.rows < 1 || o.cols < 1) {
-    std::fprintf(stderr, "fp8kit selftest: --rows and --cols must be >= 1, got %lld x %lld\n",
-                 static_cast<long long>(o.rows), static_cast<long long>(o.cols));
-    return 2;
-  }
-  return -1;
-}
-
 double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
-}  // namespace
-
-int run_selftest(const Args& args) {
-  Options o;
-  if (const int status = parse(args, o); status >= 0) return status;
-  std::mt19937 rng(o.seed != 0 ? o.seed : std::random_device{}());
-  const int64_t rows = o.rows, cols = o.cols, n = rows * cols;
+int selftest(const Args& args) {
+  const std::optional<SelftestCommand> o = parse_selftest_command(args);
+  if (!o) {
+    std::printf("usage: fp8kit selftest [--rows R] [--cols C] [--seed S]\n\n"
+                "Quantizes, dequantizes and multiplies random bf16 data with outliers on every backend\n"
+                "here and compares each with the scalar CPU reference. Exit status 1 on any mismatch.\n");
+    return 0;
+  }
+  std::mt19937 rng(o->seed != 0 ? o->seed : std::random_device{}());
+  const int64_t rows = o->rows, cols = o->cols, n = rows * cols;
   const std::vector<uint8_t> x = random_bf16(n, rng);
 
   std::vector<Target> targets = {{Backend::cpu_reference, Device::cpu()}, {Backend::cpu, Device::cpu()}};
@@ -200,6 +172,12 @@ int run_selftest(const Args& args) {
   }
   std::printf(failures == 0 ? "selftest passed\n" : "selftest FAILED: %d mismatches\n", failures);
   return failures == 0 ? 0 : 1;
+}
+
+}  // namespace
+
+int run_selftest(const Args& args) {
+  return run_verb("selftest", [&] { return selftest(args); });
 }
 
 }  // namespace fp8kit::cli
