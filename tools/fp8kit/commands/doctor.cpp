@@ -31,7 +31,13 @@ int run_doctor(const Args& args) {
         std::printf("  cuda:%d %s, sm_%d%d, %d SMs, %.1f GiB\n", g.ordinal, g.name.c_str(), g.major, g.minor,
                     g.multiprocessors, static_cast<double>(g.memory_bytes) / (1024.0 * 1024.0 * 1024.0));
       }
-      for (const GpuInfo& g : caps.gpus) print_gemm_paths(g);
+      for (const GpuInfo& g : caps.gpus) {
+        try {
+          print_gemm_paths(g);
+        } catch (const Error& e) {  // e.g. no memory left for the probe buffers: the rest still helps
+          std::printf("gemm on cuda:%d: no report (%s)\n", g.ordinal, e.what());
+        }
+      }
     }
     return 0;
   });

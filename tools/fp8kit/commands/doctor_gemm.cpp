@@ -1,8 +1,9 @@
 // doctor_gemm.cpp: `fp8kit doctor`'s GEMM report. Each shape class is described by a representative
-// problem whose tensors carry placeholder addresses: dispatch only inspects shapes, dtypes, strides and
-// alignment, and never dereferences them.
+// problem over real (uninitialised, never read) device buffers: dispatch checks that pointers are device
+// memory of the right GPU, but runs nothing.
 #include "commands/doctor_gemm.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <iterator>
@@ -10,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "cuda/cuda_backend.h"
 #include "fp8kit/fp8kit.h"
 
 namespace fp8kit::cli {
@@ -17,21 +19,36 @@ namespace {
 
 const Backend kGemmBackends[] = {Backend::cublaslt, Backend::cuda_sm90, Backend::cuda_fp8_mma, Backend::cuda_bf16_mma};
 
-void* placeholder(int slot) { return reinterpret_cast<void*>(uintptr_t{1} << 44 | uintptr_t(slot) << 36); }
+/// Device buffers large enough for every class's operands, freed on destruction.
+class ProbeBuffers {
+ public:
+  ProbeBuffers(int ordinal, size_t a, size_t b, size_t as, size_t bs, size_t d) {
+    for (size_t bytes : {a, b, as, bs, d}) ptrs_.push_back(cuda::device_alloc(bytes, ordinal));
+  }
+  ~ProbeBuffers() {
+    for (void* p : ptrs_) cuda::device_free(p);
+  }
+  ProbeBuffers(const ProbeBuffers&) = delete;
+  ProbeBuffers& operator=(const ProbeBuffers&) = delete;
+  void* operator[](size_t i) const { return ptrs_[i]; }
 
-GemmArgs describe(int64_t m, int64_t n, int64_t k, GemmScaling scaling, const Device& dev) {
+ private:
+  std::vector<void*> ptrs_;
+};
+
+GemmArgs describe(int64_t m, int64_t n, int64_t k, GemmScaling scaling, const Device& dev, const ProbeBuffers& buf) {
   const int64_t l = (k + 127) / 128;
   GemmArgs a;
-  a.a = TensorView::contiguous(placeholder(1), DType::e4m3fn, {m, k}, dev);
-  a.b = TensorView::contiguous(placeholder(2), DType::e4m3fn, {n, k}, dev);
+  a.a = TensorView::contiguous(buf[0], DType::e4m3fn, {m, k}, dev);
+  a.b = TensorView::contiguous(buf[1], DType::e4m3fn, {n, k}, dev);
   if (scaling == GemmScaling::block) {
-    a.a_scales = TensorView::contiguous(placeholder(3), DType::f32, {m, l}, dev);
-    a.b_scales = TensorView::contiguous(placeholder(4), DType::f32, {(n + 127) / 128, l}, dev);
+    a.a_scales = TensorView::contiguous(buf[2], DType::f32, {m, l}, dev);
+    a.b_scales = TensorView::contiguous(buf[3], DType::f32, {(n + 127) / 128, l}, dev);
   } else {
-    a.a_scales = TensorView::contiguous(placeholder(3), DType::f32, {m}, dev);
-    a.b_scales = TensorView::contiguous(placeholder(4), DType::f32, {n}, dev);
+    a.a_scales = TensorView::contiguous(buf[2], DType::f32, {m}, dev);
+    a.b_scales = TensorView::contiguous(buf[3], DType::f32, {n}, dev);
   }
-  a.d = TensorView::contiguous(placeholder(5), DType::bf16, {m, n}, dev);
+  a.d = TensorView::contiguous(buf[4], DType::bf16, {m, n}, dev);
   a.scaling = scaling;
   return a;
 }
@@ -48,11 +65,11 @@ const ShapeClass kClasses[] = {
     {"M<=128, N,K multiples of 128", 128, 7168, 2048},
     {"M<=128, ragged N,K", 128, 2112, 576},
     {"M<=128, K not a multiple of 16", 128, 2112, 1000},
-    {"large M, wide (N > 2304, K > 512)", 4096, 7168, 2048},
-    {"large M, narrow N (<= 2304)", 4096, 2112, 7168},
-    {"large M, short K (<= 512)", 4096, 32768, 512},
-    {"large M, ragged N,K", 4096, 2112, 576},
-    {"large M, K not a multiple of 16", 4096, 2112, 1000},
+    {"large M, wide (N > 2304, K > 512)", 1024, 7168, 2048},
+    {"large M, narrow N (<= 2304)", 1024, 2112, 7168},
+    {"large M, short K (<= 512)", 1024, 32768, 512},
+    {"large M, ragged N,K", 1024, 2112, 576},
+    {"large M, K not a multiple of 16", 1024, 2112, 1000},
 };
 }  // namespace
 
@@ -60,9 +77,19 @@ void print_gemm_paths(const GpuInfo& g) {
   const Device dev = Device::cuda(g.ordinal);
   std::printf("gemm on cuda:%d (bf16 output; automatic choice, then the other backends that accept):\n", g.ordinal);
   std::map<std::string, std::vector<std::string>> refusals;  // "backend: reason" -> classes
+  size_t a_bytes = 0, b_bytes = 0, as_bytes = 0, bs_bytes = 0, d_bytes = 0;
+  for (const ShapeClass& c : kClasses) {
+    const auto l = static_cast<size_t>((c.k + 127) / 128);
+    a_bytes = std::max(a_bytes, static_cast<size_t>(c.m * c.k));
+    b_bytes = std::max(b_bytes, static_cast<size_t>(c.n * c.k));
+    as_bytes = std::max(as_bytes, static_cast<size_t>(c.m) * std::max<size_t>(l, 1) * 4);
+    bs_bytes = std::max(bs_bytes, static_cast<size_t>(std::max<int64_t>((c.n + 127) / 128 * static_cast<int64_t>(l), c.n)) * 4);
+    d_bytes = std::max(d_bytes, static_cast<size_t>(c.m * c.n) * 2);
+  }
+  const ProbeBuffers buf(g.ordinal, a_bytes, b_bytes, as_bytes, bs_bytes, d_bytes);
   for (GemmScaling scaling : {GemmScaling::block, GemmScaling::row}) {
     for (const ShapeClass& c : kClasses) {
-      const GemmArgs args = describe(c.m, c.n, c.k, scaling, dev);
+      const GemmArgs args = describe(c.m, c.n, c.k, scaling, dev, buf);
       const std::string cls = std::string(scaling == GemmScaling::block ? "block " : "row ") + c.name;
       std::string chosen = "none", others;
       try {
