@@ -13,6 +13,7 @@
 #include <random>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -253,5 +254,17 @@ struct HostScaleGrid {
                         : TensorView::matrix(data, dtype, rows, cols, ld);
   }
 };
+
+/// The scale cell (grid row, grid column) that element (r, c) belongs to under spec.
+inline std::pair<int64_t, int64_t> tile_of(const ScaleSpec& spec, int64_t r, int64_t c) {
+  switch (spec.granularity) {
+    case Granularity::tensor: return {0, 0};
+    case Granularity::row: return {r, 0};
+    case Granularity::column: return {0, c};
+    case Granularity::group: return {r, c / spec.block_cols};
+    case Granularity::block: return {r / spec.block_rows, c / spec.block_cols};
+  }
+  return {0, 0};
+}
 
 }  // namespace fp8kit::testing

@@ -44,18 +44,6 @@ class QuantizeEdgeCases : public ::testing::TestWithParam<Backend> {
   }
 };
 
-/// The tile (scale cell) of element (r, c) of a rows x cols matrix under spec.
-std::pair<int64_t, int64_t> tile_of(const ScaleSpec& spec, int64_t r, int64_t c) {
-  switch (spec.granularity) {
-    case Granularity::tensor: return {0, 0};
-    case Granularity::row: return {r, 0};
-    case Granularity::column: return {0, c};
-    case Granularity::group: return {r, c / spec.block_cols};
-    case Granularity::block: return {r / spec.block_rows, c / spec.block_cols};
-  }
-  return {0, 0};
-}
-
 /// Scale views in the shapes the API documents: row [R], column [C], tensor [1], else the 2-D grid.
 TensorView scale_view(const HostScaleGrid& g, const ScaleSpec& spec) {
   if (spec.granularity == Granularity::row && !g.column_major && g.ld == 1) {
@@ -78,7 +66,7 @@ void check_contract(const HostMatrix& x, DType fp8, const ScaleSpec& spec, bool 
   std::vector<bool> poisoned(amax.size(), false);
   for (int64_t r = 0; r < x.rows; ++r) {
     for (int64_t c = 0; c < x.cols; ++c) {
-      const auto [i, j] = tile_of(spec, r, c);
+      const auto [i, j] = testing::tile_of(spec, r, c);
       const auto cell = static_cast<size_t>(i * shape.cols + j);
       const float v = x.get(r, c);
       poisoned[cell] = poisoned[cell] || !std::isfinite(v);
@@ -101,7 +89,7 @@ void check_contract(const HostMatrix& x, DType fp8, const ScaleSpec& spec, bool 
   }
   for (int64_t r = 0; r < x.rows; ++r) {
     for (int64_t c = 0; c < x.cols; ++c) {
-      const auto [i, j] = tile_of(spec, r, c);
+      const auto [i, j] = testing::tile_of(spec, r, c);
       const float scale = s.get(i, j);
       const uint8_t want = fp8 == DType::e5m2 ? numerics::encode_e5m2(x.get(r, c) / scale)
                                               : numerics::encode_e4m3fn(x.get(r, c) / scale);

@@ -44,18 +44,6 @@ double relative_half_ulp(DType t) {
   }
 }
 
-/// The tile (scale cell) of element (r, c) under spec.
-std::pair<int64_t, int64_t> tile_of(const ScaleSpec& spec, int64_t r, int64_t c) {
-  switch (spec.granularity) {
-    case Granularity::tensor: return {0, 0};
-    case Granularity::row: return {r, 0};
-    case Granularity::column: return {0, c};
-    case Granularity::group: return {r, c / spec.block_cols};
-    case Granularity::block: return {r / spec.block_rows, c / spec.block_cols};
-  }
-  return {0, 0};
-}
-
 struct RoundTrip {
   HostMatrix y;
   HostScaleGrid s;
@@ -105,7 +93,7 @@ TEST_P(RoundTripError, EveryElementWithinTheDerivedBound) {
                               std::ldexp(1.0, -150);
           for (int64_t r = 0; r < rows; ++r) {
             for (int64_t c = 0; c < cols; ++c) {
-              const auto [i, j] = tile_of(spec, r, c);
+              const auto [i, j] = testing::tile_of(spec, r, c);
               const double xv = x.get(r, c), s = rt.s.get(i, j);
               const double bound = std::fabs(xv) * (u + u_out * (1.0 + u) + std::ldexp(1.0, -21)) +
                                    s * step / 2.0 * (1.0 + u_out) + tiny;
