@@ -15,18 +15,10 @@
 #include "checkpoint/input_checkpoint.h"
 #include "checkpoint/quant_policy.h"
 #include "checkpoint/safetensors_header.h"
+#include "tensor_info_for_tests.h"
 
 namespace fp8kit::checkpoint {
 namespace {
-
-TensorInfo tensor(std::string name, std::vector<int64_t> shape, StDType dtype = StDType::BF16) {
-  TensorInfo t;
-  t.name = std::move(name);
-  t.shape = std::move(shape);
-  t.dtype = dtype;
-  t.end = tensor_nbytes(t.dtype, t.shape, "", t.name);
-  return t;
-}
 
 QuantizeSettings including(std::string pattern) {
   QuantizeSettings s;
