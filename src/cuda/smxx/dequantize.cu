@@ -13,7 +13,8 @@ template <DType T>
 void launch_for_output(DequantParams d, int64_t rows, Fp8Format f, const LaunchContext& c) {
   constexpr int64_t kCodes = kDequantCodes<T>;
   d.units_per_row = static_cast<uint32_t>((d.cols + kCodes - 1) / kCodes);
-  d.units_per_block = std::min<uint32_t>(d.units_per_row, kDequantThreads);
+  d.units_per_block = std::min<uint32_t>(d.units_per_row, kDequantBlockUnits);
+  d.by_units_per_block = FastDivisor::of(d.units_per_block);
   const dim3 threads(kDequantThreads);
   const int64_t rows_per_block = int64_t{kDequantThreads / d.units_per_block} * kDequantRows;
   // Launches of at most 65535 row bands (the grid's y limit) and of fewer than kMaxIndex32 rows.
@@ -51,6 +52,10 @@ void launch_dequantize(const core::DequantizeProblem& p, const LaunchContext& c)
   d.cols = static_cast<uint32_t>(p.q.cols);
   d.tile_rows = p.block_rows;
   d.tile_cols = p.block_cols;
+  constexpr int64_t kMax31 = (int64_t{1} << 31) - 1;
+  d.by_tile_rows = FastDivisor::of(static_cast<uint32_t>(std::min(d.tile_rows, kMax31)));
+  d.by_tile_cols = FastDivisor::of(static_cast<uint32_t>(std::min(d.tile_cols, kMax31)));
+  d.rows_fit32 = p.q.rows <= kMax31;
   const auto codes = static_cast<int>(p.y.dtype == DType::f32 ? kDequantCodes<DType::f32> : kDequantCodes<DType::bf16>);
   d.vector = vector_aligned(p, codes);
   d.scale_per_unit = p.block_cols % codes == 0 || p.block_cols >= p.q.cols;

@@ -17,6 +17,28 @@ inline uint32_t group_lanes(int64_t group, int64_t vector_width) {
   return ok ? static_cast<uint32_t>(lanes) : 0u;
 }
 
+template <class Loader, Fp8Format F, uint32_t kLog2Lanes>
+void launch_group_walk(const GroupParams& p, dim3 grid, dim3 block, cudaStream_t stream) {
+  if (p.m_major) {
+    smxx_quantize_group_kernel<Loader, F, true, kLog2Lanes><<<grid, block, 0, stream>>>(p);
+  } else {
+    smxx_quantize_group_kernel<Loader, F, false, kLog2Lanes><<<grid, block, 0, stream>>>(p);
+  }
+}
+
+/// The kernel for p.log2_lanes_per_group (0 to 5).
+template <class Loader, Fp8Format F>
+void launch_group_lanes(const GroupParams& p, dim3 grid, dim3 block, cudaStream_t stream) {
+  switch (p.log2_lanes_per_group) {
+    case 0: return launch_group_walk<Loader, F, 0>(p, grid, block, stream);
+    case 1: return launch_group_walk<Loader, F, 1>(p, grid, block, stream);
+    case 2: return launch_group_walk<Loader, F, 2>(p, grid, block, stream);
+    case 3: return launch_group_walk<Loader, F, 3>(p, grid, block, stream);
+    case 4: return launch_group_walk<Loader, F, 4>(p, grid, block, stream);
+    default: return launch_group_walk<Loader, F, 5>(p, grid, block, stream);
+  }
+}
+
 /// `p` is complete except for row_begin and rows; `lanes` comes from group_lanes. `rows` is the
 /// matrix's row count.
 template <class Loader>
@@ -34,10 +56,11 @@ void launch_group_kernel(GroupParams p, uint32_t lanes, int64_t rows, Fp8Format 
     int64_t threads = kGroupMaxThreads;
     while (threads > 64 && threads_needed < 2 * c.multiprocessors * threads) threads /= 2;
     const uint32_t blocks = grid_blocks(threads_needed, threads, kMaxIndex32);
+    const dim3 grid(blocks), block(static_cast<uint32_t>(threads));
     if (format == Fp8Format::e5m2) {
-      smxx_quantize_group_kernel<Loader, Fp8Format::e5m2><<<blocks, static_cast<uint32_t>(threads), 0, c.stream>>>(p);
+      launch_group_lanes<Loader, Fp8Format::e5m2>(p, grid, block, c.stream);
     } else {
-      smxx_quantize_group_kernel<Loader, Fp8Format::e4m3fn><<<blocks, static_cast<uint32_t>(threads), 0, c.stream>>>(p);
+      launch_group_lanes<Loader, Fp8Format::e4m3fn>(p, grid, block, c.stream);
     }
     FP8KIT_CUDA_CHECK_LAUNCH("smxx_quantize_group_kernel");
   });

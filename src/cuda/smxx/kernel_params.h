@@ -6,6 +6,7 @@
 
 #include <cstdint>
 
+#include "common/fast_divisor.h"
 #include "common/numerics.h"
 
 namespace fp8kit::cuda::smxx {
@@ -45,10 +46,10 @@ struct GroupParams {
   uint32_t group = 0;                 // G = 4 vectors per lane * 2^log2_lanes_per_group lanes
   uint32_t groups_per_row = 0;        // ceil(cols / G)
   uint32_t log2_lanes_per_group = 0;  // at most 5 (32 lanes)
-  bool m_major = false;               // walk groups down the rows first (column-major scales)
+  bool m_major = false;               // column-major scales: walk bands of rows (picks the kernel)
 };
 
-/// R_b x C_b tiles, one per thread block at a time (quantize_block.cuh); per-row quantization is the
+/// R_b x C_b tiles, one per thread block (quantize_block.cuh); per-row quantization of wide rows is the
 /// 1 x C tile.
 struct BlockParams {
   const void* x = nullptr;
@@ -61,7 +62,13 @@ struct BlockParams {
   uint32_t tile_rows = 0, tile_cols = 0;  // tile_cols a multiple of the vector width
   uint32_t tiles_per_row = 0, tiles_per_col = 0;  // the scale grid's columns and rows
   uint32_t vecs_per_tile_row = 0;         // tile_cols / vector width
-  bool columns_fixed = false;             // vecs_per_tile_row divides the block's thread count
+  FastDivisor by_tiles_per_row;           // tile index -> tile row
+  FastDivisor by_vecs_per_tile_row;       // slot's vector index in the tile -> row in the tile
+  uint32_t slots = 0;                     // per thread: ceil(vectors of a full tile / threads) (general walk)
+  // From a thread's slot k to slot k + 1 (the fixed_column and row walks of quantize_block.cuh): rows and
+  // columns within the tile, element offsets in x and q.
+  uint32_t slot_row_step = 0, slot_col_step = 0;
+  int64_t x_slot_step = 0, q_slot_step = 0;
 };
 
 /// Per-tensor quantization (quantize_tensor.cuh): element-wise over units of one 16-byte vector (or
@@ -107,7 +114,11 @@ struct DequantParams {
   uint32_t rows = 0, cols = 0;
   int64_t tile_rows = 1, tile_cols = 1;
   uint32_t units_per_row = 0;    // ceil(cols / kDequantCodes)
-  uint32_t units_per_block = 0;  // min(units_per_row, blockDim.x)
+  uint32_t units_per_block = 0;  // min(units_per_row, kDequantBlockUnits)
+  FastDivisor by_units_per_block;
+  FastDivisor by_tile_rows;      // of min(tile_rows, 2^31 - 1): used while row indices stay below 2^31
+  FastDivisor by_tile_cols;      // of min(tile_cols, 2^31 - 1) (columns stay below 2^30)
+  bool rows_fit32 = false;       // every row index of the matrix is below 2^31
   bool vector = false;           // unit loads and 16-byte stores are aligned
   bool scale_per_unit = false;   // the codes of a unit always share one scale
 };

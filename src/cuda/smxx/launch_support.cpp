@@ -65,24 +65,6 @@ Verdict check_device(const Device& device, const char* op) {
   return Verdict::yes();
 }
 
-int resident_blocks(const void* kernel, int threads) {
-  struct Entry {
-    const void* kernel;
-    int threads, blocks;
-  };
-  static std::mutex mutex;
-  static std::vector<Entry> cache;
-  const std::lock_guard<std::mutex> lock(mutex);
-  for (const Entry& e : cache) {
-    if (e.kernel == kernel && e.threads == threads) return e.blocks;
-  }
-  int blocks = 0;
-  FP8KIT_CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&blocks, kernel, threads, 0));
-  blocks = std::max(blocks, 1);
-  cache.push_back({kernel, threads, blocks});
-  return blocks;
-}
-
 bool has_memory_pools(int ordinal) {
   const auto& facts = device_facts();
   return ordinal >= 0 && static_cast<size_t>(ordinal) < facts.size() && facts[static_cast<size_t>(ordinal)].memory_pools;

@@ -33,11 +33,6 @@ bool has_memory_pools(int ordinal);
 /// accessed in `bytes`-wide vectors at every column that is a multiple of bytes / elem_bytes.
 bool rows_aligned(const void* data, int64_t ld, int64_t rows, int elem_bytes, int bytes);
 
-/// Blocks of `kernel` at `threads` threads (no dynamic shared memory) that fit on one multiprocessor of
-/// the current device, at least 1. Read once per kernel and block size: devices of one process share
-/// an architecture in practice, and a wrong count would only change the speed.
-int resident_blocks(const void* kernel, int threads);
-
 /// Largest count a 32-bit kernel index may reach (kept well below 2^31 so sums do not wrap).
 inline constexpr int64_t kMaxIndex32 = int64_t{1} << 30;
 

@@ -8,24 +8,23 @@
 namespace fp8kit::cuda::smxx {
 namespace {
 
-template <DType T, Fp8Format F>
-void launch_kernel(const BlockParams& b, uint32_t threads, const LaunchContext& c) {
-  const auto kernel = smxx_quantize_block_kernel<T, F>;
-  // Persistent blocks: as many as fit at once (tiles beyond are taken in turn), never more than tiles.
-  const int64_t tiles = int64_t{b.tiles_per_row} * b.tiles_per_col;
-  const int64_t resident = int64_t{resident_blocks(reinterpret_cast<const void*>(kernel), static_cast<int>(threads))} * c.multiprocessors;
-  const auto blocks = static_cast<uint32_t>(std::clamp<int64_t>(resident, 1, tiles));
-  kernel<<<blocks, threads, 0, c.stream>>>(b);
+template <DType T, Fp8Format F, int kV>
+void launch_walk(const BlockParams& b, int threads, SlotWalk walk, const LaunchContext& c) {
+  const auto blocks = static_cast<uint32_t>(int64_t{b.tiles_per_row} * b.tiles_per_col);  // < 2^30: quantize_block_fits
+  switch (walk) {
+    case SlotWalk::fixed_column: smxx_quantize_block_kernel<T, F, kV, SlotWalk::fixed_column><<<blocks, threads, 0, c.stream>>>(b); break;
+    case SlotWalk::row: smxx_quantize_block_kernel<T, F, kV, SlotWalk::row><<<blocks, threads, 0, c.stream>>>(b); break;
+    case SlotWalk::general: smxx_quantize_block_kernel<T, F, kV, SlotWalk::general><<<blocks, threads, 0, c.stream>>>(b); break;
+  }
   FP8KIT_CUDA_CHECK_LAUNCH("smxx_quantize_block_kernel");
 }
 
 template <DType T>
-void launch_for_input(const BlockParams& b, uint32_t threads, Fp8Format f, const LaunchContext& c) {
+void launch_for_input(const BlockParams& b, int threads, int cached, SlotWalk walk, Fp8Format f, const LaunchContext& c) {
   if (f == Fp8Format::e5m2) {
-    launch_kernel<T, Fp8Format::e5m2>(b, threads, c);
-  } else {
-    launch_kernel<T, Fp8Format::e4m3fn>(b, threads, c);
+    return cached == 4 ? launch_walk<T, Fp8Format::e5m2, 4>(b, threads, walk, c) : launch_walk<T, Fp8Format::e5m2, 8>(b, threads, walk, c);
   }
+  return cached == 4 ? launch_walk<T, Fp8Format::e4m3fn, 4>(b, threads, walk, c) : launch_walk<T, Fp8Format::e4m3fn, 8>(b, threads, walk, c);
 }
 
 }  // namespace
@@ -56,17 +55,29 @@ void launch_quantize_block(const core::QuantizeProblem& p, const LaunchContext& 
   b.tiles_per_row = static_cast<uint32_t>(p.s.cols);
   b.tiles_per_col = static_cast<uint32_t>(p.s.rows);  // >= 1: empty inputs never get here
   b.vecs_per_tile_row = static_cast<uint32_t>(p.block_cols / vec);
-  // Threads: kCachedVectors vectors each for the tile's vectors, a multiple of a warp, at most
-  // kBlockMaxThreads (128 x 128 bf16: 256; a 7168-wide bf16 row: 128).
   const int64_t vectors = std::min(p.block_rows, p.x.rows) * (p.block_cols / vec);
-  const int64_t per_thread = (vectors + kCachedVectors - 1) / kCachedVectors;
-  const auto threads = static_cast<uint32_t>(std::clamp<int64_t>((per_thread + 31) / 32 * 32, 32, kBlockMaxThreads));
-  b.columns_fixed = threads % b.vecs_per_tile_row == 0;
+  const int threads = block_threads(vectors);
+  b.by_tiles_per_row = FastDivisor::of(b.tiles_per_row);
+  b.by_vecs_per_tile_row = FastDivisor::of(b.vecs_per_tile_row);
+  b.slots = static_cast<uint32_t>((vectors + threads - 1) / threads);
+  const int cached = block_cached_vectors(vectors, threads);
+  const bool cached_all = b.slots <= static_cast<uint32_t>(cached);
+  const SlotWalk walk = cached_all && static_cast<uint32_t>(threads) % b.vecs_per_tile_row == 0 ? SlotWalk::fixed_column
+                        : cached_all && p.block_rows == 1                                       ? SlotWalk::row
+                                                                                                : SlotWalk::general;
+  if (walk == SlotWalk::fixed_column) {
+    b.slot_row_step = static_cast<uint32_t>(threads) / b.vecs_per_tile_row;
+    b.x_slot_step = b.slot_row_step * p.x.ld;
+    b.q_slot_step = b.slot_row_step * p.q.ld;
+  } else if (walk == SlotWalk::row) {
+    b.slot_col_step = static_cast<uint32_t>(threads * vec);
+    b.x_slot_step = b.q_slot_step = b.slot_col_step;
+  }
   const Fp8Format f = format_of(p.q.dtype);
   switch (p.x.dtype) {
-    case DType::f32: return launch_for_input<DType::f32>(b, threads, f, c);
-    case DType::f16: return launch_for_input<DType::f16>(b, threads, f, c);
-    case DType::bf16: return launch_for_input<DType::bf16>(b, threads, f, c);
+    case DType::f32: return launch_for_input<DType::f32>(b, threads, cached, walk, f, c);
+    case DType::f16: return launch_for_input<DType::f16>(b, threads, cached, walk, f, c);
+    case DType::bf16: return launch_for_input<DType::bf16>(b, threads, cached, walk, f, c);
     default: FP8KIT_FAIL("quantize: unsupported input dtype ", dtype_name(p.x.dtype));
   }
 }
