@@ -146,6 +146,13 @@ __device__ __forceinline__ uint32_t min_abs_minus_one(uint32_t code) {
   }
 }
 
+/// How quantize_vec divides an element by its tile's scale (every way gives fp32(x / scale)):
+enum class Division {
+  pow2,     // x * (1 / scale): the reciprocal of a power of two is exact, and both round the exact quotient once
+  fast,     // numerics::div_by_scale, for tiles whose elements all lie in the divisor's fast domain
+  checked,  // ScaleDivisor::divide: the fast domain checked per element, the IEEE division outside it
+};
+
 /// The scale of a tile and how its elements are divided by it.
 struct TileScale {
   float scale = 1.0f;
@@ -153,21 +160,20 @@ struct TileScale {
   bool pow2 = false;
   bool nonfinite = false;  // scale is NaN: every code of the tile is the NaN code 0x7F
 
-  /// fp32(x / scale) for any x: for power-of-two scales x * (1 / scale) is the same value (the
-  /// reciprocal is exact and both round the exact quotient once); otherwise ScaleDivisor::divide.
+  /// fp32(x / scale) for any x (the scalar paths).
   __device__ __forceinline__ float divide(float x) const {
     return pow2 ? numerics::mul_rn(x, divisor.y) : divisor.divide(x);
   }
-  /// The same for x in the fast domain (see fast_for): no per-element check, no branch.
-  __device__ __forceinline__ float divide_fast(float x) const {
-    return pow2 ? numerics::mul_rn(x, divisor.y) : numerics::div_by_scale(x, scale, divisor.y);
-  }
-  /// True when divide_fast is exact for every element of a set whose min_abs_minus_one (above) and
-  /// max |x| bits are given: always for power-of-two scales, else when the divisor's fast domain covers
-  /// them (every tile of ordinary data; not tiles holding values below 2^-100, or an amax bound far below
-  /// the amax).
-  __device__ __forceinline__ bool fast_for(uint32_t min_abs_minus_one_bits, uint32_t max_abs_bits) const {
-    return pow2 || divisor.covers(min_abs_minus_one_bits, max_abs_bits);
+  /// fp32(x / scale) the way kDiv says; pow2 needs a power-of-two scale, fast an x in the fast domain.
+  template <Division kDiv>
+  __device__ __forceinline__ float divide_as(float x) const {
+    if constexpr (kDiv == Division::pow2) {
+      return numerics::mul_rn(x, divisor.y);
+    } else if constexpr (kDiv == Division::fast) {
+      return numerics::div_by_scale(x, scale, divisor.y);
+    } else {
+      return divisor.divide(x);
+    }
   }
 };
 
@@ -233,17 +239,15 @@ __device__ __forceinline__ void store_codes(uint8_t* dst, const uint2& codes) {
 }
 
 /// The codes of one 16-byte input vector of T under a tile scale: 8 bytes (16-bit inputs) or 4 bytes
-/// (f32, in .x). A non-finite tile gives the NaN code everywhere. kFast: every element is known to be in
-/// the scale's fast domain (TileScale::fast_for); otherwise each element is checked.
-template <DType T, Fp8Format F, bool kFast>
+/// (f32, in .x). A non-finite tile gives the NaN code everywhere.
+template <DType T, Fp8Format F, Division kDiv>
 __device__ __forceinline__ uint2 quantize_vec(const uint4& raw, const TileScale& ts) {
   constexpr int kVec = kVecOf<T>;
   uint32_t words[2] = {0, 0};
 #pragma unroll
   for (int j = 0; j < kVec; j += 2) {
     const float lo = vec_element<T>(raw, j), hi = vec_element<T>(raw, j + 1);
-    const uint32_t pair = kFast ? encode_pair<F>(ts.divide_fast(lo), ts.divide_fast(hi)) : encode_pair<F>(ts.divide(lo), ts.divide(hi));
-    words[j / 4] |= pair << (8 * (j % 4));
+    words[j / 4] |= encode_pair<F>(ts.divide_as<kDiv>(lo), ts.divide_as<kDiv>(hi)) << (8 * (j % 4));
   }
   if (ts.nonfinite) {
     words[0] = 0x7F7F7F7Fu;
@@ -252,25 +256,31 @@ __device__ __forceinline__ uint2 quantize_vec(const uint4& raw, const TileScale&
   return make_uint2(words[0], words[1]);
 }
 
-/// Quantizes N vectors of one thread (masked by `valid`) and stores their codes at q + offsets[k]:
-/// one fast-domain check for all of them, then the branch-free path, or the per-element checked
-/// path when some element needs it. `amax_bits` is the tile's amax (an upper bound of every |x| here).
+template <DType T, Fp8Format F, Division kDiv, int N, class Offset>
+__device__ __forceinline__ void quantize_store_as(const uint4 (&raw)[N], const bool (&valid)[N], const TileScale& ts, uint8_t* q,
+                                                  Offset&& offset) {
+#pragma unroll
+  for (int k = 0; k < N; ++k) {
+    if (valid[k]) store_codes<T>(q + offset(k), quantize_vec<T, F, kDiv>(raw[k], ts));
+  }
+}
+
+/// Quantizes N vectors of one thread (masked by `valid`) and stores their codes at q + offset(k). The
+/// division is chosen once for all of them, so the per-element loop carries no choice: power-of-two
+/// scales multiply; otherwise one fast-domain check over the vectors picks the branch-free division
+/// or, when some element needs it, the per-element checked one. `amax_bits` is the tile's amax (an
+/// upper bound of every |x| here).
 template <DType T, Fp8Format F, int N, class Offset>
 __device__ __forceinline__ void quantize_store(const uint4 (&raw)[N], const bool (&valid)[N], const TileScale& ts,
                                                uint32_t amax_bits, uint8_t* q, Offset&& offset) {
+  if (ts.pow2) return quantize_store_as<T, F, Division::pow2>(raw, valid, ts, q, offset);
   uint32_t code = kMinCodeNone<T>;
 #pragma unroll
   for (int k = 0; k < N; ++k) code = min_code<T>(code, vec_min_code<T>(raw[k]));  // invalid vectors are zeros
-  if (ts.fast_for(min_abs_minus_one<T>(code), amax_bits)) {
-#pragma unroll
-    for (int k = 0; k < N; ++k) {
-      if (valid[k]) store_codes<T>(q + offset(k), quantize_vec<T, F, true>(raw[k], ts));
-    }
+  if (ts.divisor.covers(min_abs_minus_one<T>(code), amax_bits)) {
+    quantize_store_as<T, F, Division::fast>(raw, valid, ts, q, offset);
   } else {
-#pragma unroll
-    for (int k = 0; k < N; ++k) {
-      if (valid[k]) store_codes<T>(q + offset(k), quantize_vec<T, F, false>(raw[k], ts));
-    }
+    quantize_store_as<T, F, Division::checked>(raw, valid, ts, q, offset);
   }
 }
 

@@ -56,7 +56,7 @@ void launch_quantize_block(const core::QuantizeProblem& p, const LaunchContext& 
   b.tiles_per_col = static_cast<uint32_t>(p.s.rows);  // >= 1: empty inputs never get here
   b.vecs_per_tile_row = static_cast<uint32_t>(p.block_cols / vec);
   const int64_t vectors = std::min(p.block_rows, p.x.rows) * (p.block_cols / vec);
-  const int threads = block_threads(vectors);
+  const int threads = block_threads(vectors, p.block_rows == 1 ? 4 : 8);
   b.by_tiles_per_row = FastDivisor::of(b.tiles_per_row);
   b.by_vecs_per_tile_row = FastDivisor::of(b.vecs_per_tile_row);
   b.slots = static_cast<uint32_t>((vectors + threads - 1) / threads);

@@ -17,12 +17,14 @@ namespace fp8kit::cuda::smxx {
 
 inline constexpr int kBlockMaxThreads = 512;
 
-/// Threads for a tile of `vectors` 16-byte vectors: about 4 vectors each (7168-wide bf16 rows: 224,
-/// which read 93.5% of the copy bandwidth where 128 threads of 7 vectors read 86.7%), a multiple of a
-/// warp, at most kBlockMaxThreads (128 x 128 bf16: 512).
-inline int block_threads(int64_t vectors) {
-  const int64_t per_four = (vectors + 3) / 4;
-  return static_cast<int>(std::clamp<int64_t>((per_four + 31) / 32 * 32, 32, kBlockMaxThreads));
+/// Threads for a tile of `vectors` 16-byte vectors, about `per_thread` each, a multiple of a warp, at
+/// most kBlockMaxThreads. The launcher asks for 8 per thread for R x C blocks (128 x 128 bf16: 256
+/// threads; the kernel is near its instruction limit there, and half the threads halve the per-thread
+/// index work: on an H200 8 per thread read 86.9% of the copy bandwidth where 4 read 81.8%) and 4 for
+/// 1 x C rows (7168 bf16: 224 threads, 94.8% against 92.7% for 8 per thread at 128 threads).
+inline int block_threads(int64_t vectors, int per_thread) {
+  const int64_t threads = (vectors + per_thread - 1) / per_thread;
+  return static_cast<int>(std::clamp<int64_t>((threads + 31) / 32 * 32, 32, kBlockMaxThreads));
 }
 
 /// Vectors per thread kept in registers: 4 where that covers the tile, else 8.
@@ -87,8 +89,13 @@ struct BlockSlots {
   }
 };
 
+/// Registers per thread: 64 keeps two blocks of 512 threads per multiprocessor; the row walk's blocks are
+/// smaller (a 7168-wide bf16 row: 224 threads), and 56 keeps five of those instead of four.
+template <SlotWalk kWalk, int kV>
+inline constexpr int kBlockRegisters = kWalk == SlotWalk::row && kV == 4 ? 56 : 64;
+
 template <DType T, Fp8Format F, int kV, SlotWalk kWalk>
-__global__ void __launch_bounds__(kBlockMaxThreads, 2) smxx_quantize_block_kernel(const BlockParams p) {
+__global__ void __launch_bounds__(kBlockMaxThreads) __maxnreg__((kBlockRegisters<kWalk, kV>)) smxx_quantize_block_kernel(const BlockParams p) {
   constexpr uint32_t kVec = kVecOf<T>;
   constexpr int64_t kBytes = T == DType::f32 ? 4 : 2;
   __shared__ uint32_t scratch[32];
@@ -128,7 +135,7 @@ __global__ void __launch_bounds__(kBlockMaxThreads, 2) smxx_quantize_block_kerne
     for (uint32_t k = kV; k < p.slots; ++k) {
       int64_t x_off = 0, q_off = 0;
       if (slots.locate(k, x_off, q_off)) {
-        store_codes<T>(p.q + q_off, quantize_vec<T, F, false>(__ldg(reinterpret_cast<const uint4*>(x + x_off * kBytes)), ts));
+        store_codes<T>(p.q + q_off, quantize_vec<T, F, Division::checked>(__ldg(reinterpret_cast<const uint4*>(x + x_off * kBytes)), ts));
       }
     }
   }
