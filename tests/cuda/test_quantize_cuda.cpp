@@ -162,7 +162,8 @@ TEST(QuantizeCuda, RowsAndColumns) {
   int i = 0;
   for (const ScaleSpec& spec : {ScaleSpec::per_row(), ScaleSpec::per_column()}) {
     for (int64_t rows : {1, 3, 17, 128}) {
-      for (int64_t cols : {32, 100, 256, 7168, 7232}) {
+      // 20000 and 40000: rows wider than the registers of one block hold (8 and more than 8 vectors per thread)
+      for (int64_t cols : {32, 100, 256, 7168, 7232, 20000, 40000}) {
         QuantizeCase c;
         c.rows = rows;
         c.cols = cols;
@@ -182,7 +183,9 @@ TEST(QuantizeCuda, RowsAndColumns) {
 TEST(QuantizeCuda, Blocks) {
   FP8KIT_SKIP_WITHOUT_GPU();
   std::mt19937 rng(suite_seed() + 3);
-  const std::array<std::pair<int64_t, int64_t>, 7> tiles = {{{128, 128}, {128, 64}, {64, 128}, {32, 96}, {1, 128}, {256, 32}, {16, 4}}};
+  // 256 x 256: more vectors than the registers of one block hold, read twice
+  const std::array<std::pair<int64_t, int64_t>, 8> tiles = {
+      {{128, 128}, {128, 64}, {64, 128}, {32, 96}, {1, 128}, {256, 32}, {16, 4}, {256, 256}}};
   const std::array<std::pair<int64_t, int64_t>, 5> shapes = {{{300, 200}, {128, 7168}, {17, 576}, {1, 100}, {129, 7232}}};
   int i = 0;
   for (const auto& [br, bc] : tiles) {
