@@ -81,6 +81,10 @@ WorkspaceLease acquire_workspace(int ordinal, cudaStream_t stream, size_t bytes)
       FP8KIT_FAIL("cannot allocate a GEMM workspace of ", grown, " bytes on cuda:", ordinal, " for stream ",
                   static_cast<const void*>(stream), ": ", cudaGetErrorName(err), " (", cudaGetErrorString(err), ")");
     }
+    // Zero-filled once per allocation, so no call ever copies bytes that were never written: the padded
+    // D staging rows cuBLASLt writes with TMA stores were reported by compute-sanitizer initcheck
+    // (3276 reports) before this; the cost is one memset per growth, none per call.
+    FP8KIT_CUDA_CHECK(cudaMemsetAsync(buffer->data, 0, grown, stream));
     buffer->bytes = grown;
   }
   return WorkspaceLease(std::move(lock), buffer->data, buffer->bytes);

@@ -3,7 +3,8 @@
 //
 // Work enqueued on a stream runs in order, so one buffer per stream is safe to reuse call after call.
 // A buffer only grows, stream-ordered (cudaFreeAsync/cudaMallocAsync on that stream where the device has
-// memory pools; else after synchronising the stream), so work already enqueued keeps its memory. The
+// memory pools; else after synchronising the stream), so work already enqueued keeps its memory, and is
+// zero-filled when allocated (no call reads bytes nobody wrote). The
 // lease holds the buffer's lock while the caller enqueues, so two threads sharing a stream cannot grow
 // the buffer under each other. Buffers live until the process ends. When growing fails (out of memory),
 // the request is retried without the growth headroom; if that fails too, acquire_workspace throws
