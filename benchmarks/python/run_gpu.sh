@@ -12,7 +12,11 @@ cd "$(dirname "$0")/../.."
 out=${OUT:-/tmp/fp8kit-python-gpu}
 mkdir -p "$out"
 python=${PYTHON:-python3}
-export CXX=${CXX:-/usr/bin/g++} CC=${CC:-/usr/bin/gcc} CUDAHOSTCXX=${CUDAHOSTCXX:-/usr/bin/g++}
+# The GPU machines set CXX to a compiler that links libstdc++ statically, which crashes beside torch: the
+# system compiler whenever there is one (the build step also checks the result with readelf).
+if [[ -x /usr/bin/g++ ]]; then
+  export CXX=/usr/bin/g++ CC=/usr/bin/gcc CUDAHOSTCXX=/usr/bin/g++
+fi
 [[ -x /usr/local/cuda/bin/nvcc ]] && export PATH="/usr/local/cuda/bin:$PATH"
 status=0
 
