@@ -220,7 +220,8 @@ FP8KIT_HD float decode_e5m2(uint8_t c) {
 // scale s; the IEEE division (div_rn) costs a dozen instructions and a branch on a GPU. With the
 // correctly rounded reciprocal y = rcp_rn(s), computed once per tile, Markstein's correction gives
 // the same bits in three operations:
-//   q0 = x * y,  r = x - q0 * s (fused, exact),  q = q0 + r * y (fused)  ==  fp32(x / s).
+//   q0 = x * y,  r = x - q0 * s (fused, exact),  q = q0 + r * y (fused)  ==  fp32(x / s)
+// (div_by_scale computes -r and subtracts, which keeps the sign of a zero quotient).
 // The equality holds whenever no step underflows or overflows (ScaleDivisor's fast domain); it is
 // proven by tests/cpp/test_div_by_scale.cpp: an analytic bound on |q0 + r*y - x/s| plus an exhaustive
 // check of every significand pair whose quotient lies close enough to a rounding boundary to break
@@ -228,14 +229,16 @@ FP8KIT_HD float decode_e5m2(uint8_t c) {
 // plain division; kernels may use either.
 // ---------------------------------------------------------------------------------------------
 
-/// fp32(x / s) for x in ScaleDivisor(s)'s fast domain, from y = rcp_rn(s). The sign of x is ORed into
-/// the result: for x = -0 the sequence gives +0, while -0 / s = -0 (for every other x of the domain
-/// the result already carries the sign of x).
+/// fp32(x / s) for x in ScaleDivisor(s)'s fast domain, from y = rcp_rn(s). The remainder is formed
+/// negated, n = q0 * s - x (= -r, exact), and q = q0 - n * y: the same values as above, and the signs
+/// of zeros come out right by themselves. x = -0 gives q0 = -0, n = +0 and q = -0 + -0 = -0; the plain
+/// order (r = x - q0 * s = +0, q = +0 + -0 = +0) lost the sign and needed x's sign ORed back, one more
+/// instruction per element in the GPU kernels. For x != 0 in the domain q0 != 0, so a zero n (either
+/// sign) leaves q = q0 as before.
 FP8KIT_HD float div_by_scale(float x, float s, float y) {
   const float q0 = mul_rn(x, y);
-  const float r = fma_rn(-q0, s, x);
-  const float q = fma_rn(r, y, q0);
-  return float_of(bits_of(q) | (bits_of(x) & 0x80000000u));
+  const float n = fma_rn(q0, s, -x);
+  return fma_rn(-n, y, q0);
 }
 
 /// Division of many x by one scale s: div_by_scale where x is in the fast domain, div_rn elsewhere,
