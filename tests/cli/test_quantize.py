@@ -1,6 +1,7 @@
 """fp8kit quantize: files written by our tool read back with the independent safetensors reader,
 checked bit for bit against a numpy version of the numerics contract, and round-tripped."""
 import json
+import re
 
 import ml_dtypes
 import numpy as np
@@ -40,6 +41,18 @@ def test_default_fp8_block_matches_the_contract_bit_for_bit(tmp_path, rng):
         np.testing.assert_array_equal(out[name].view(np.uint8), q_ref.view(np.uint8))
     for name in set(src) - set(quantized):
         np.testing.assert_array_equal(out[name].view(np.uint8), src[name].view(np.uint8))
+
+
+def test_summaries_account_for_reading_and_converting(tmp_path, rng):
+    """Both summaries split the converted tensors' time into reading and converting, within the total."""
+    save(tmp_path / "in.safetensors", small_model(rng), {"format": "pt"})
+    runs = [("quantized", "quantizing", run("quantize", tmp_path / "in.safetensors", "-o", tmp_path / "q.safetensors")),
+            ("dequantized", "dequantizing", run("dequantize", tmp_path / "q.safetensors", "-o", tmp_path / "d.safetensors"))]
+    for verb, stage, p in runs:
+        m = re.search(rf"^{verb} 2 tensors .* in ([0-9.]+) s on .*\(reading ([0-9.]+) s, {stage} ([0-9.]+) s\)$", p.stdout, re.M)
+        assert m, p.stdout
+        total, reading, converting = map(float, m.groups())
+        assert 0 <= reading and 0 <= converting and reading + converting <= total + 0.02, p.stdout
 
 
 def test_header_alignment_and_padding(tmp_path, rng):

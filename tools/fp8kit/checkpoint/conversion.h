@@ -35,6 +35,11 @@ struct ConvertReport {
   size_t dropped = 0;    // scale tensors removed (dequantize)
   uint64_t input_bytes = 0, output_bytes = 0;  // files' sizes (shards only)
   double seconds = 0;
+  // Where the time of the converted tensors went (wall time, the run's main thread): reading them
+  // (pread), and converting them (the engine: on a GPU the copies to and from the device, the kernels
+  // and the synchronisation). Writing runs beside them on the writer thread; kept tensors are copied
+  // there too.
+  double read_seconds = 0, convert_seconds = 0;
   std::string engine;
   std::vector<std::string> notes;  // things the user should know (files left out...)
 };

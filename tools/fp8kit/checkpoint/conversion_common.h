@@ -1,6 +1,7 @@
 // conversion_common.h: pieces shared by the quantize and dequantize pipelines.
 #pragma once
 
+#include <chrono>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -12,6 +13,19 @@
 #include "checkpoint/progress.h"
 
 namespace fp8kit::checkpoint {
+
+/// Adds the wall time of its scope to `total` (seconds).
+class ScopedSeconds {
+ public:
+  explicit ScopedSeconds(double& total) : total_(total), start_(std::chrono::steady_clock::now()) {}
+  ~ScopedSeconds() { total_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count(); }
+  ScopedSeconds(const ScopedSeconds&) = delete;
+  ScopedSeconds& operator=(const ScopedSeconds&) = delete;
+
+ private:
+  double& total_;
+  std::chrono::steady_clock::time_point start_;
+};
 
 /// The input shard's __metadata__ without "format" (the writer sets "pt") and without a previous
 /// quantization_config entry.

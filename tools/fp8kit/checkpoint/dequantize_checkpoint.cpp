@@ -193,9 +193,15 @@ ConvertReport dequantize_checkpoint(const fs::path& in_path, const fs::path& out
       if (scales.dtype == DType::ue8m0) spec = spec.pow2();
       out_buf.resize(static_cast<size_t>(t.numel()) * static_cast<size_t>(dtype_size(out_dtype)));
       in_buf.resize(t.nbytes());
-      file.read(t, in_buf.data());
-      engine.dequantize({in_buf.data(), *to_library_dtype(t.dtype), fw.rows, fw.cols}, scales,
-                        {out_buf.data(), out_dtype, fw.rows, fw.cols}, spec);
+      {
+        const ScopedSeconds timed(report.read_seconds);
+        file.read(t, in_buf.data());
+      }
+      {
+        const ScopedSeconds timed(report.convert_seconds);
+        engine.dequantize({in_buf.data(), *to_library_dtype(t.dtype), fw.rows, fw.cols}, scales,
+                          {out_buf.data(), out_dtype, fw.rows, fw.cols}, spec);
+      }
       queue.drain();  // the previous write has finished and handed its buffer back
       queue.push([writer, &queue, &t, out = std::exchange(out_buf, queue.take_buffer(out_buf.capacity()))]() mutable {
         writer->write(t.name, out.data(), out.size());

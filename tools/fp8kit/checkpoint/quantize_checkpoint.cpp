@@ -132,8 +132,14 @@ ConvertReport quantize_checkpoint(const fs::path& in_path, const fs::path& out_p
         continue;
       }
       buffers.input.resize(t.nbytes());
-      file.read(t, buffers.input.data());
-      quantize_weight(engine, buffers.input.data(), t, p.scale, settings.fmt, buffers, file.path());
+      {
+        const ScopedSeconds timed(report.read_seconds);
+        file.read(t, buffers.input.data());
+      }
+      {
+        const ScopedSeconds timed(report.convert_seconds);
+        quantize_weight(engine, buffers.input.data(), t, p.scale, settings.fmt, buffers, file.path());
+      }
       // The written buffers go to the writer thread; quantization continues in the ones it recycled
       // (drain: the previous write has finished and handed its buffers back).
       queue.drain();

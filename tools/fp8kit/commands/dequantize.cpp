@@ -42,8 +42,10 @@ int run_dequantize(const Args& args) {
     checkpoint::install_interrupt_cleanup();
     const checkpoint::ConvertReport r = checkpoint::dequantize_checkpoint(c->in, c->out, c->dtype, c->options);
     if (!c->options.quiet) {
-      std::printf("dequantized %zu tensors to %s, removed %zu scale tensors, kept %zu, in %.2f s on %s\n", r.converted,
-                  std::string(dtype_name(c->dtype)).c_str(), r.dropped, r.kept, r.seconds, r.engine.c_str());
+      std::printf("dequantized %zu tensors to %s, removed %zu scale tensors, kept %zu, in %.2f s on %s (reading %.2f s, "
+                  "dequantizing %.2f s)\n",
+                  r.converted, std::string(dtype_name(c->dtype)).c_str(), r.dropped, r.kept, r.seconds, r.engine.c_str(),
+                  r.read_seconds, r.convert_seconds);
       std::printf("%s: %s -> %s: %s\n", c->in.c_str(), checkpoint::human_bytes(r.input_bytes).c_str(), c->out.c_str(),
                   checkpoint::human_bytes(r.output_bytes).c_str());
       for (const std::string& n : r.notes) std::printf("note: %s\n", n.c_str());

@@ -41,8 +41,9 @@ int run_quantize(const Args& args) {
     checkpoint::install_interrupt_cleanup();
     const checkpoint::ConvertReport r = checkpoint::quantize_checkpoint(c->in, c->out, c->settings, c->options);
     if (!c->options.quiet) {
-      std::printf("quantized %zu tensors (%s), kept %zu, in %.2f s on %s\n", r.converted,
-                  checkpoint::describe_settings(c->settings).c_str(), r.kept, r.seconds, r.engine.c_str());
+      std::printf("quantized %zu tensors (%s), kept %zu, in %.2f s on %s (reading %.2f s, quantizing %.2f s)\n",
+                  r.converted, checkpoint::describe_settings(c->settings).c_str(), r.kept, r.seconds, r.engine.c_str(),
+                  r.read_seconds, r.convert_seconds);
       std::printf("%s: %s -> %s: %s (%.2fx smaller)\n", c->in.c_str(), checkpoint::human_bytes(r.input_bytes).c_str(),
                   c->out.c_str(), checkpoint::human_bytes(r.output_bytes).c_str(),
                   r.output_bytes > 0 ? static_cast<double>(r.input_bytes) / static_cast<double>(r.output_bytes) : 0.0);
