@@ -8,6 +8,20 @@
 namespace fp8kit::checkpoint {
 namespace fs = std::filesystem;
 
+void read_converted(const SafetensorsFile& file, const TensorInfo& t, std::vector<uint8_t>& buffer, ConvertReport& report) {
+  buffer.resize(t.nbytes());
+  const ScopedSeconds timed(report.read_seconds);
+  file.read(t, buffer.data());
+}
+
+void finish_shard(WriteQueue& queue, SafetensorsWriter* writer, const SafetensorsFile& file, const SafetensorsLayout& layout,
+                  ConvertReport& report, Progress& progress) {
+  queue.push([writer] { writer->finish(); });
+  report.input_bytes += file.file_size();
+  report.output_bytes += layout.file_size;
+  progress.file_done(writer->path().string(), layout.file_size);
+}
+
 std::map<std::string, std::string> carried_metadata(const SafetensorsFile& file) {
   std::map<std::string, std::string> m = file.metadata();
   m.erase("format");

@@ -11,6 +11,7 @@
 #include "checkpoint/conversion.h"
 #include "checkpoint/output_target.h"
 #include "checkpoint/progress.h"
+#include "checkpoint/write_queue.h"
 
 namespace fp8kit::checkpoint {
 
@@ -26,6 +27,15 @@ class ScopedSeconds {
   double& total_;
   std::chrono::steady_clock::time_point start_;
 };
+
+/// Reads tensor t of `file` into `buffer` (resized to its bytes) for conversion, adding the time to
+/// report.read_seconds.
+void read_converted(const SafetensorsFile& file, const TensorInfo& t, std::vector<uint8_t>& buffer, ConvertReport& report);
+
+/// Queues the end of an output shard (its writer finishes after every queued write) and accounts for the
+/// shard in the report and the progress display.
+void finish_shard(WriteQueue& queue, SafetensorsWriter* writer, const SafetensorsFile& file, const SafetensorsLayout& layout,
+                  ConvertReport& report, Progress& progress);
 
 /// The input shard's __metadata__ without "format" (the writer sets "pt") and without a previous
 /// quantization_config entry.

@@ -192,11 +192,7 @@ ConvertReport dequantize_checkpoint(const fs::path& in_path, const fs::path& out
       ScaleSpec spec = fw.spec;
       if (scales.dtype == DType::ue8m0) spec = spec.pow2();
       out_buf.resize(static_cast<size_t>(t.numel()) * static_cast<size_t>(dtype_size(out_dtype)));
-      in_buf.resize(t.nbytes());
-      {
-        const ScopedSeconds timed(report.read_seconds);
-        file.read(t, in_buf.data());
-      }
+      read_converted(file, t, in_buf, report);
       {
         const ScopedSeconds timed(report.convert_seconds);
         engine.dequantize({in_buf.data(), *to_library_dtype(t.dtype), fw.rows, fw.cols}, scales,
@@ -210,10 +206,7 @@ ConvertReport dequantize_checkpoint(const fs::path& in_path, const fs::path& out
       progress.advance(t.nbytes(), t.name);
       ++report.converted;
     }
-    queue.push([writer] { writer->finish(); });
-    report.input_bytes += file.file_size();
-    report.output_bytes += plan.layouts[s].file_size;
-    progress.file_done(writer->path().string(), plan.layouts[s].file_size);
+    finish_shard(queue, writer, file, plan.layouts[s], report, progress);
   }
   queue.drain();
   std::optional<Json> config = in.config();

@@ -131,11 +131,7 @@ ConvertReport quantize_checkpoint(const fs::path& in_path, const fs::path& out_p
         ++report.kept;
         continue;
       }
-      buffers.input.resize(t.nbytes());
-      {
-        const ScopedSeconds timed(report.read_seconds);
-        file.read(t, buffers.input.data());
-      }
+      read_converted(file, t, buffers.input, report);
       {
         const ScopedSeconds timed(report.convert_seconds);
         quantize_weight(engine, buffers.input.data(), t, p.scale, settings.fmt, buffers, file.path());
@@ -153,10 +149,7 @@ ConvertReport quantize_checkpoint(const fs::path& in_path, const fs::path& out_p
       progress.advance(t.nbytes(), t.name);
       ++report.converted;
     }
-    queue.push([writer] { writer->finish(); });
-    report.input_bytes += file.file_size();
-    report.output_bytes += plan.layouts[s].file_size;
-    progress.file_done(writer->path().string(), plan.layouts[s].file_size);
+    finish_shard(queue, writer, file, plan.layouts[s], report, progress);
   }
   queue.drain();
   std::optional<Json> config = in.config();
