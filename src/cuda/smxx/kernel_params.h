@@ -45,7 +45,7 @@ struct GroupParams {
   uint32_t row_begin = 0, rows = 0, cols = 0;
   uint32_t group = 0;                 // G = 4 vectors per lane * 2^log2_lanes_per_group lanes
   uint32_t groups_per_row = 0;        // ceil(cols / G)
-  uint32_t log2_lanes_per_group = 0;  // at most 5 (32 lanes)
+  uint32_t log2_lanes_per_group = 0;  // at most 5 (32 lanes; picks the kernel)
   bool m_major = false;               // column-major scales: walk bands of rows (picks the kernel)
 };
 
