@@ -40,6 +40,18 @@ DType parse_dtype_option(const std::string& v) {
   throw UsageError{"--dtype must be bf16, fp16 or fp32, got '" + v + "'"};
 }
 
+/// The options both conversion verbs take (-o, --device, --threads, --force, --quiet); false for others.
+bool parse_conversion_option(const std::string& a, ArgCursor& cur, std::string& out, checkpoint::ConvertOptions& options,
+                             std::optional<int>& threads) {
+  if (a == "-o" || a == "--output") out = cur.value(a);
+  else if (a == "--device") options.device = parse_device_option(cur.value(a));
+  else if (a == "--threads") threads = parse_threads_option(cur.value(a));
+  else if (a == "--force") options.force = true;
+  else if (a == "--quiet" || a == "-q") options.quiet = true;
+  else return false;
+  return true;
+}
+
 }  // namespace
 
 std::optional<QuantizeCommand> parse_quantize_command(const Args& args) {
@@ -48,13 +60,8 @@ std::optional<QuantizeCommand> parse_quantize_command(const Args& args) {
   while (!cur.done()) {
     const std::string a = cur.next();
     if (is_help(a)) return std::nullopt;
-    if (parse_quantize_option(a, cur, c.settings)) continue;
-    if (a == "-o" || a == "--output") c.out = cur.value(a);
-    else if (a == "--device") c.options.device = parse_device_option(cur.value(a));
-    else if (a == "--threads") c.threads = parse_threads_option(cur.value(a));
-    else if (a == "--force") c.options.force = true;
-    else if (a == "--quiet" || a == "-q") c.options.quiet = true;
-    else positional(a, c.in);
+    if (parse_quantize_option(a, cur, c.settings) || parse_conversion_option(a, cur, c.out, c.options, c.threads)) continue;
+    positional(a, c.in);
   }
   if (c.in.empty() || c.out.empty()) throw UsageError{"needs an input and -o OUT"};
   check_quantize_settings(c.settings);
@@ -67,12 +74,8 @@ std::optional<DequantizeCommand> parse_dequantize_command(const Args& args) {
   while (!cur.done()) {
     const std::string a = cur.next();
     if (is_help(a)) return std::nullopt;
-    if (a == "-o" || a == "--output") c.out = cur.value(a);
-    else if (a == "--dtype") c.dtype = parse_dtype_option(cur.value(a));
-    else if (a == "--device") c.options.device = parse_device_option(cur.value(a));
-    else if (a == "--threads") c.threads = parse_threads_option(cur.value(a));
-    else if (a == "--force") c.options.force = true;
-    else if (a == "--quiet" || a == "-q") c.options.quiet = true;
+    if (parse_conversion_option(a, cur, c.out, c.options, c.threads)) continue;
+    if (a == "--dtype") c.dtype = parse_dtype_option(cur.value(a));
     else positional(a, c.in);
   }
   if (c.in.empty() || c.out.empty()) throw UsageError{"needs an input and -o OUT"};
