@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Times `fp8kit quantize` against `cp` of the same files on a generated multi-GB bf16 checkpoint
 # (warm page cache, same run, same machine, best of 3) and reports the ratio, throughput and peak
-# resident memory (GNU time's "Maximum resident set size") of quantize and dequantize, and the time
-# of the tool's I/O path alone (quantize with every tensor excluded); last, one more run of each prints
-# the tool's own account of its reading and converting time (with --device cuda on a GPU machine: the
-# share of the copies to and from the GPU and the kernels).
+# resident memory (the child's ru_maxrss, GNU time's "Maximum resident set size") of quantize and
+# dequantize, and the time of the tool's I/O path alone (quantize with every tensor excluded); last,
+# one more run of each prints the tool's own account of its reading and converting time (with
+# --device cuda on a GPU machine: the share of the copies to and from the GPU and the kernels).
 #
 #   scripts/bench_checkpoint.sh [WORKDIR] [fp8kit quantize options...]
 #
@@ -17,7 +17,6 @@ FP8KIT="${FP8KIT_BIN:-$PWD/build/tools/fp8kit/fp8kit}"
 WORK="${1:-/tmp/fp8kit-bench}"
 shift || true
 [[ -x "$FP8KIT" ]] || { echo "build first (scripts/build.sh): $FP8KIT not found" >&2; exit 1; }
-[[ -x /usr/bin/time ]] || { echo "needs GNU time (/usr/bin/time; Debian package 'time')" >&2; exit 1; }
 
 model="$WORK/model"
 mkdir -p "$WORK"
@@ -41,9 +40,11 @@ best() {  # best wall time in seconds of 3 runs of "$@", each after `rm -rf` of 
   done
   echo "$b"
 }
-peak_rss_mb() {  # peak RSS in MB of one run of "$@"
+peak_rss_mb() {  # peak RSS in MB of one run of "$@" (the child's ru_maxrss, in kB on Linux)
   rm -rf "$out"
-  /usr/bin/time -v "$@" 2>&1 >/dev/null | awk -F: '/Maximum resident set size/ {printf "%.0f", $2 / 1024}'
+  python3 -c 'import resource, subprocess, sys
+subprocess.run(sys.argv[1:], check=True, stdout=subprocess.DEVNULL)
+print(round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024))' "$@"
 }
 
 out="$WORK/copy"

@@ -15,6 +15,8 @@
 #                                       QUANT_BASELINE=DIR also builds DIR's quantization benchmark (the
 #                                       code before a change) and runs it in the same session, same card;
 #                                       QUANT_SANITIZE=1 adds short racecheck and memcheck runs
+#   bash scripts/gpu_check.sh checkpoint  build the CLI, scripts/bench_checkpoint.sh on the CPU and with
+#                                       --device cuda (2.8 GB bf16 model in /tmp, about 2 minutes)
 #
 # Needs .deps/ (scripts/stage_gpu_deps.sh, carried to the machine) where GoogleTest is not installed.
 # Builds with /usr/bin/g++, also as nvcc's host compiler (the machine's default CXX links libstdc++
@@ -68,12 +70,13 @@ case "$mode" in
   sanitize) build build-gpu 90a-real fp8kit_cuda_tests ;;
   ptx80) build build-gpu-ptx80 80-virtual fp8kit_cuda_tests ;;
   python) ;;
+  checkpoint) build build-gpu 90a-real fp8kit_cli ;;
   quant)
     [[ -n ${QUANT_BASELINE:-} ]] && { build_baseline "$QUANT_BASELINE" >"$logs/build_baseline.txt" 2>&1 & }
     build build-gpu 90a-real fp8kit_cuda_tests fp8kit_bench_quantize
     wait
     [[ -n ${QUANT_BASELINE:-} ]] && summary+=("$(tail -1 "$logs/build_baseline.txt")") ;;
-  *) echo "usage: $0 [tests|bench|all|sanitize|ptx80|python|quant]" >&2; exit 2 ;;
+  *) echo "usage: $0 [tests|bench|all|sanitize|ptx80|python|quant|checkpoint]" >&2; exit 2 ;;
 esac
 
 if [[ $mode == tests || $mode == all ]]; then
@@ -140,6 +143,15 @@ if [[ $mode == sanitize ]]; then
       --print-limit 20 build-gpu/tests/fp8kit_cuda_tests --gtest_brief=1 --gtest_filter="${SANITIZE_FILTER:-$filter}"
     grep -E "ERROR SUMMARY|Hazard|Invalid|Uninitialized|Barrier|FAILED" "$logs/sanitize_$tool.txt" | head -8
     tail -3 "$logs/sanitize_$tool.txt"
+  done
+fi
+if [[ $mode == checkpoint ]]; then
+  export FP8KIT_BIN=$PWD/build-gpu/tools/fp8kit/fp8kit
+  for device in cpu cuda; do
+    run "checkpoint benchmark, --device $device" "bench_checkpoint_$device.txt" \
+      bash scripts/bench_checkpoint.sh /tmp/fp8kit-bench --device "$device"
+    echo "== --device $device"
+    cat "$logs/bench_checkpoint_$device.txt"
   done
 fi
 if [[ $mode == python ]]; then
