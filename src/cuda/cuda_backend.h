@@ -33,6 +33,11 @@ void device_free(void* ptr) noexcept;
 void copy_to_device(void* dst, const void* src, size_t bytes);
 void copy_to_host(void* dst, const void* src, size_t bytes);
 void synchronize(int ordinal);
+/// Page-locks [ptr, ptr + bytes) of ordinary host memory so copies to and from it run at the bus's
+/// speed rather than through the driver's pageable staging. False (and nothing to undo) if the
+/// driver refuses; the memory then works as before, only its copies are slower.
+bool host_register(void* ptr, size_t bytes) noexcept;
+void host_unregister(void* ptr) noexcept;
 
 /// Quantization kernels (portable, sm_80+). supports_* says why a problem is refused (alignment,
 /// pointer kind, capability...), before any work. The runners take only problems their supports_*

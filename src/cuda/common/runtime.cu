@@ -87,6 +87,17 @@ void copy_to_host(void* dst, const void* src, size_t bytes) {
   FP8KIT_CUDA_CHECK(cudaMemcpy(dst, src, bytes, cudaMemcpyDeviceToHost));
 }
 
+bool host_register(void* ptr, size_t bytes) noexcept {
+  if (ptr == nullptr || bytes == 0) return false;
+  if (cudaHostRegister(ptr, bytes, cudaHostRegisterDefault) == cudaSuccess) return true;
+  cudaGetLastError();  // not sticky: clear it so the next launch check does not report it
+  return false;
+}
+
+void host_unregister(void* ptr) noexcept {
+  if (cudaHostUnregister(ptr) != cudaSuccess) cudaGetLastError();
+}
+
 void synchronize(int ordinal) {
   FP8KIT_CUDA_CHECK(cudaSetDevice(ordinal));
   FP8KIT_CUDA_CHECK(cudaDeviceSynchronize());

@@ -16,6 +16,8 @@ void device_free(void*) noexcept {}
 void copy_to_device(void*, const void*, size_t) { FP8KIT_FAIL(kNoCuda); }
 void copy_to_host(void*, const void*, size_t) { FP8KIT_FAIL(kNoCuda); }
 void synchronize(int) { FP8KIT_FAIL(kNoCuda); }
+bool host_register(void*, size_t) noexcept { return false; }
+void host_unregister(void*) noexcept {}
 
 Verdict supports_quantize(const core::QuantizeProblem&) { return Verdict::no(kNoCuda); }
 void quantize(const core::QuantizeProblem&) { FP8KIT_FAIL(kNoCuda); }

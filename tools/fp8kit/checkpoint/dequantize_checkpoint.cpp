@@ -167,6 +167,8 @@ ConvertReport dequantize_checkpoint(const fs::path& in_path, const fs::path& out
   out_buf.reserve(max_in * static_cast<uint64_t>(dtype_size(out_dtype)));
   std::vector<uint8_t> spare;
   spare.reserve(max_in * static_cast<uint64_t>(dtype_size(out_dtype)));
+  HostPinning pinning(engine);  // after the buffers and the queue: unregisters before they are freed
+  for (std::vector<uint8_t>* b : {&in_buf, &out_buf, &spare}) pinning.add(*b);
   queue.recycle(std::move(spare));
   for (size_t s = 0; s < in.shard_count(); ++s) {
     const SafetensorsFile& file = in.shard(s);

@@ -114,9 +114,12 @@ ConvertReport quantize_checkpoint(const fs::path& in_path, const fs::path& out_p
   buffers.input.reserve(max_in);
   buffers.codes.reserve(max_codes);
   buffers.stored_scales.reserve(max_scales);
+  HostPinning pinning(engine);  // after the buffers and the queue: unregisters before they are freed
+  for (std::vector<uint8_t>* b : {&buffers.input, &buffers.codes, &buffers.stored_scales}) pinning.add(*b);
   for (const uint64_t bytes : {max_codes, max_scales}) {
     std::vector<uint8_t> spare;
     spare.reserve(bytes);
+    pinning.add(spare);
     queue.recycle(std::move(spare));
   }
   for (size_t s = 0; s < in.shard_count(); ++s) {

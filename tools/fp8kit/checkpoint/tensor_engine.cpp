@@ -102,6 +102,18 @@ void TensorEngine::dequantize(const HostTensor& q, const HostScales& s, const Ho
   cuda::copy_to_host(y.data, dy, yb);
 }
 
+HostPinning::~HostPinning() {
+  for (void* ptr : registered_) cuda::host_unregister(ptr);
+}
+
+void HostPinning::add(std::vector<uint8_t>& buffer) {
+  // Buffers under 1 MiB stay pageable: their copies are latency-bound, and a heap page they share
+  // with another registered buffer cannot be registered twice.
+  constexpr size_t kMinBytes = size_t{1} << 20;
+  if (!active_ || buffer.capacity() < kMinBytes) return;
+  if (cuda::host_register(buffer.data(), buffer.capacity())) registered_.push_back(buffer.data());
+}
+
 std::string TensorEngine::description() const {
   if (!device_.is_cuda()) return detail::concat("cpu, threads: ", capabilities().cpu_threads);
   for (const GpuInfo& g : capabilities().gpus) {

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "fp8kit/fp8kit.h"
 
@@ -56,6 +57,27 @@ class TensorEngine {
   Device device_;
   bool fallback_to_cpu_ = false;
   DeviceBuffer in_, out_, scales_;
+};
+
+/// Page-locks the host buffers a conversion run reuses, so the engine's copies to and from the GPU run
+/// at the bus's speed (pageable copies measured 5-6 GB/s on an H200 host and made `--device cuda`
+/// slower than 16 CPU cores). A no-op for a CPU engine. Each buffer's whole capacity is registered once,
+/// so it must not reallocate while registered (reserve first, resize within the capacity), and is
+/// unregistered when this object dies: declare it after the buffers (and the write queue that pools
+/// them), so it is destroyed before they are freed. A refused registration leaves pageable copies;
+/// buffers under 1 MiB are left pageable.
+class HostPinning {
+ public:
+  explicit HostPinning(const TensorEngine& engine) : active_(engine.on_gpu()) {}
+  ~HostPinning();
+  HostPinning(const HostPinning&) = delete;
+  HostPinning& operator=(const HostPinning&) = delete;
+
+  void add(std::vector<uint8_t>& buffer);
+
+ private:
+  bool active_;
+  std::vector<void*> registered_;
 };
 
 }  // namespace fp8kit::checkpoint
