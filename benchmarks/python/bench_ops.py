@@ -249,6 +249,56 @@ def bench_overhead(dev, results):
                         "python_layer_us": t_python})
 
 
+def bench_overhead_steps(dev, results):
+    """Each step of a decode-sized act_quant / fp8_linear call timed alone (host time, no launches but
+    the native calls'), to show where the Python layer's microseconds go on this host."""
+    from fp8kit import _checks, _backend, linear
+
+    k, n = 7168, (256 if dev.type == "cpu" else 7168)
+    x = torch.randn(1, k, device=dev, dtype=torch.bfloat16)
+    wq, ws = fp8kit.weight_quant(torch.randn(n, k, device=dev, dtype=torch.bfloat16))
+    xq, xs = fp8kit.act_quant(x)
+    dx, dq, ds = _ops._desc(x), _ops._desc(xq), _ops._desc(xs)
+    stream = _ops._stream(x)
+    steps = [
+        ("torch.empty(1, 7168, bf16)", lambda: torch.empty(1, k, dtype=torch.bfloat16, device=dev)),
+        ("torch.empty_like(x, dtype=e4m3)", lambda: torch.empty_like(x, dtype=torch.float8_e4m3fn)),
+        ("x.data_ptr()", lambda: x.data_ptr()),
+        ("x.get_device()", lambda: x.get_device()),
+        ("x.device == wq.device", lambda: x.device == wq.device),
+        ("x.is_contiguous()", lambda: x.is_contiguous()),
+        ("_ops._desc(x)", lambda: _ops._desc(x)),
+        ("_ops._stream(x)", lambda: _ops._stream(x)),
+        ("_ops._direct (eager check)", lambda: _ops._direct((x, 128), (0,))),
+        ("torch.compiler.is_compiling()", lambda: torch.compiler.is_compiling()),
+        ("torch.is_grad_enabled()", lambda: torch.is_grad_enabled()),
+        ("elementwise_backend()", _backend.elementwise_backend),
+        ("act_quant argument checks", lambda: (_checks.tensor(x, "x"), _checks.dtype_in(x, "x", _checks.HIGH_PRECISION),
+                                               _checks.min_dim(x, "x", 1), _checks.positive_int(128, "block_size"),
+                                               _checks.scale_format("fp32"))),
+        ("fp8_linear _check_inputs", lambda: linear._check_inputs(x, wq, ws, None)),
+        ("group_scale_buffer", lambda: _ops.group_scale_buffer(x.shape[:-1], 56, torch.float32, False, x)),
+        ("_activation_scratch", lambda: _ops._activation_scratch(x, x, 56)),
+        ("native quantize (prebuilt args)",
+         lambda: fp8kit._C.quantize(dx, dq, ds, "group", 1, 128, False, 0.0, "auto", stream)),
+    ]
+    sync = torch.cuda.synchronize if dev.type == "cuda" else (lambda: None)
+    print(f"\nSteps of the Python layer on {dev}, each alone (host us per call, best of 7 x 2000):")
+    for name, fn in steps:
+        for _ in range(50):
+            fn()
+        sync()
+        best = float("inf")
+        for _ in range(7):
+            t0 = time.perf_counter()
+            for _ in range(2000):
+                fn()
+            sync()
+            best = min(best, (time.perf_counter() - t0) * 1e6 / 2000)
+        print(f"  {name:36s} {best:7.2f} us", flush=True)
+        results.append({"op": f"overhead step {name}", "us": best})
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
@@ -276,6 +326,7 @@ def main(argv=None) -> int:
         bench_gemm(dev, run, quick, results)
     if "overhead" in sections:
         bench_overhead(dev, results)
+        bench_overhead_steps(dev, results)
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"device": name, "torch": torch.__version__, "results": results}, f, indent=1)
