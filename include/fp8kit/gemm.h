@@ -38,6 +38,7 @@ struct GemmArgs {
 struct GemmOptions {
   Backend backend = Backend::automatic;
   void* stream = nullptr;  // cudaStream_t for CUDA tensors
+  bool pointers_known = false;  // as QuantizeOptions::pointers_known (fp8kit/quantize.h)
 };
 
 void gemm(const GemmArgs& args, const GemmOptions& options = {});

@@ -36,6 +36,7 @@ void gemm_op(nb::handle a, nb::handle b, nb::handle a_scales, nb::handle b_scale
   GemmOptions options;
   options.backend = parse_backend_arg(backend);
   options.stream = stream_ptr(stream);
+  options.pointers_known = scope.only_raw_descriptors();
   nb::gil_scoped_release release;
   DeviceGuard guard(args.a.device);
   gemm(args, options);

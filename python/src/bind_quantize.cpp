@@ -25,6 +25,7 @@ void quantize_op(nb::handle x, nb::handle q, nb::handle scales, std::string_view
   options.amax_upper_bound = amax_upper_bound;
   options.backend = parse_backend_arg(backend);
   options.stream = stream_ptr(stream);
+  options.pointers_known = scope.only_raw_descriptors();
   nb::gil_scoped_release release;
   DeviceGuard guard(xv.device);
   quantize(xv, qv, sv, spec, options);
@@ -40,6 +41,7 @@ void dequantize_op(nb::handle q, nb::handle scales, nb::handle y, std::string_vi
   DequantizeOptions options;
   options.backend = parse_backend_arg(backend);
   options.stream = stream_ptr(stream);
+  options.pointers_known = scope.only_raw_descriptors();
   nb::gil_scoped_release release;
   DeviceGuard guard(qv.device);
   dequantize(qv, sv, yv, spec, options);
@@ -56,6 +58,7 @@ void silu_mul_quantize_op(nb::handle gate_up, nb::handle q, nb::handle scales, i
   options.amax_upper_bound = amax_upper_bound;
   options.backend = parse_backend_arg(backend);
   options.stream = stream_ptr(stream);
+  options.pointers_known = scope.only_raw_descriptors();
   nb::gil_scoped_release release;
   DeviceGuard guard(gv.device);
   silu_mul_quantize(gv, qv, sv, spec, options);
@@ -68,6 +71,7 @@ void silu_mul_op(nb::handle gate_up, nb::handle h, std::string_view backend, uin
   QuantizeOptions options;
   options.backend = parse_backend_arg(backend);
   options.stream = stream_ptr(stream);
+  options.pointers_known = scope.only_raw_descriptors();
   nb::gil_scoped_release release;
   DeviceGuard guard(gv.device);
   silu_mul(gv, hv, options);

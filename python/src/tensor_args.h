@@ -27,6 +27,9 @@ namespace fp8kit::python {
 class ImportScope {
  public:
   void keep(nanobind::ndarray<nanobind::ro> array) { arrays_.push_back(std::move(array)); }
+  /// True when every tensor argument so far was a raw descriptor: addresses the torch layer took from
+  /// its own tensors, which the library then need not ask the CUDA runtime about (pointers_known).
+  bool only_raw_descriptors() const { return arrays_.empty(); }
 
  private:
   std::vector<nanobind::ndarray<nanobind::ro>> arrays_;

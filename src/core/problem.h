@@ -41,6 +41,7 @@ struct QuantizeProblem {
   float amax_upper_bound = 0.0f;
   Device device;
   void* stream = nullptr;
+  bool pointers_known = false;  // the options' guarantee: no pointer query before launching
 };
 
 struct DequantizeProblem {
@@ -51,6 +52,7 @@ struct DequantizeProblem {
   int64_t block_rows = 1, block_cols = 1;
   Device device;
   void* stream = nullptr;
+  bool pointers_known = false;  // the options' guarantee: no pointer query before launching
 };
 
 /// gate_up bf16 [R, 2I]: gate = columns [0, I), up = columns [I, 2I). q [R, I], s group grid.
@@ -63,6 +65,7 @@ struct SiluMulQuantizeProblem {
   float amax_upper_bound = 0.0f;
   Device device;
   void* stream = nullptr;
+  bool pointers_known = false;  // the options' guarantee: no pointer query before launching
 };
 
 struct SiluMulProblem {
@@ -70,6 +73,7 @@ struct SiluMulProblem {
   MatrixRef h;        // bf16 [R, I]
   Device device;
   void* stream = nullptr;
+  bool pointers_known = false;  // the options' guarantee: no pointer query before launching
 };
 
 struct GemmProblem {
@@ -84,6 +88,7 @@ struct GemmProblem {
   int64_t block_n = 128, block_k = 128;
   Device device;
   void* stream = nullptr;
+  bool pointers_known = false;  // the options' guarantee: no pointer query before launching
 
   int64_t m() const { return a.rows; }
   int64_t n() const { return b.rows; }

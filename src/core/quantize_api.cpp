@@ -62,6 +62,7 @@ core::QuantizeProblem make_quantize_problem(const TensorView& x, const TensorVie
   p.amax_upper_bound = o.amax_upper_bound;
   p.device = x.device;
   p.stream = o.stream;
+  p.pointers_known = o.pointers_known;
   return p;
 }
 
@@ -85,6 +86,7 @@ core::DequantizeProblem make_dequantize_problem(const TensorView& q, const Tenso
   p.block_cols = tile.cols;
   p.device = q.device;
   p.stream = o.stream;
+  p.pointers_known = o.pointers_known;
   return p;
 }
 
@@ -124,6 +126,7 @@ core::SiluMulQuantizeProblem make_silu_mul_quantize_problem(const TensorView& ga
   p.amax_upper_bound = o.amax_upper_bound;
   p.device = gate_up.device;
   p.stream = o.stream;
+  p.pointers_known = o.pointers_known;
   return p;
 }
 
@@ -136,6 +139,7 @@ core::SiluMulProblem make_silu_mul_problem(const TensorView& gate_up, const Tens
   p.h = core::as_matrix(h, op, "h");
   p.device = gate_up.device;
   p.stream = o.stream;
+  p.pointers_known = o.pointers_known;
   return p;
 }
 

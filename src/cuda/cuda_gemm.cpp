@@ -36,7 +36,7 @@ Verdict check_gemm_pointers(const core::GemmProblem& p) {
       {p.d.data, writes, "D"},
   };
   for (const auto& o : operands) {
-    const Verdict v = check_device_pointer(o.ptr, o.used, p.device, "gemm", o.what);
+    const Verdict v = check_device_pointer(o.ptr, o.used, p.pointers_known, p.device, "gemm", o.what);
     if (!v.ok) return v;
   }
   return Verdict::yes();

@@ -474,6 +474,32 @@ TEST(CudaBackendErrors, HostPointersAreRefusedByName) {
   cuda::synchronize(0);  // nothing was launched: the context is healthy
 }
 
+// options.pointers_known (the Python layer's guarantee for its own tensors) skips only the runtime
+// query: null pointers are still refused, and the same launch writes the same bits.
+TEST(CudaBackendErrors, PointersKnownSkipsOnlyThePointerQuery) {
+  FP8KIT_SKIP_WITHOUT_GPU();
+  std::vector<uint16_t> x_host(256);
+  for (size_t i = 0; i < x_host.size(); ++i) x_host[i] = static_cast<uint16_t>(0x3F80 + 37 * i);
+  DeviceBuffer xd(x_host), qd(256), sd(8), q_known(256), s_known(8);
+  const auto view = [&](void* p, DType t, int64_t cols) { return TensorView::contiguous(p, t, {2, cols}, gpu()); };
+  QuantizeOptions known = on_backend(Backend::cuda);
+  known.pointers_known = true;
+  const ScaleSpec spec = ScaleSpec::group(128);
+  const Verdict host = can_quantize(view(x_host.data(), DType::bf16, 128), view(qd.get(), DType::e4m3fn, 128),
+                                    view(sd.get(), DType::f32, 1), spec, known);
+  EXPECT_TRUE(host.ok) << "the guarantee should stand in for the query: " << host.reason;
+  const Verdict null = can_quantize(view(nullptr, DType::bf16, 128), view(qd.get(), DType::e4m3fn, 128),
+                                    view(sd.get(), DType::f32, 1), spec, known);
+  ASSERT_FALSE(null.ok);
+  EXPECT_NE(null.reason.find("null pointer"), std::string::npos) << null.reason;
+  quantize(view(xd.get(), DType::bf16, 128), view(qd.get(), DType::e4m3fn, 128), view(sd.get(), DType::f32, 1), spec,
+           on_backend(Backend::cuda));
+  quantize(view(xd.get(), DType::bf16, 128), view(q_known.get(), DType::e4m3fn, 128), view(s_known.get(), DType::f32, 1),
+           spec, known);
+  EXPECT_EQ(qd.read<uint8_t>(), q_known.read<uint8_t>());
+  EXPECT_EQ(sd.read<uint8_t>(), s_known.read<uint8_t>());
+}
+
 TEST(CudaBackendErrors, DevicesThatDoNotHoldThePointers) {
   FP8KIT_SKIP_WITHOUT_GPU();
   const int count = static_cast<int>(capabilities().gpus.size());

@@ -5,10 +5,12 @@
 
 namespace fp8kit::cuda {
 
-Verdict check_device_pointer(const void* ptr, bool used, const Device& device, const char* op, const char* what) {
+Verdict check_device_pointer(const void* ptr, bool used, bool known, const Device& device, const char* op,
+                             const char* what) {
   using detail::concat;
   if (!used) return Verdict::yes();
   if (ptr == nullptr) return Verdict::no(concat(op, ": ", what, " is a null pointer"));
+  if (known) return Verdict::yes();
   cudaPointerAttributes attr{};
   const cudaError_t err = cudaPointerGetAttributes(&attr, ptr);
   if (err != cudaSuccess) {

@@ -12,7 +12,9 @@ namespace fp8kit::cuda {
 /// Why `ptr` (named `what` in the message, `op` the operation) cannot be used by kernels on `device`:
 /// a null pointer, pageable or pinned host memory, another device's memory, or an address CUDA does
 /// not know. Device memory of `device` and managed memory are accepted. `used` false (an empty
-/// tensor, an absent bias) skips the check.
-Verdict check_device_pointer(const void* ptr, bool used, const Device& device, const char* op, const char* what);
+/// tensor, an absent bias) skips the check; `known` (the caller's options.pointers_known guarantee)
+/// leaves only the null check, without asking the runtime.
+Verdict check_device_pointer(const void* ptr, bool used, bool known, const Device& device, const char* op,
+                             const char* what);
 
 }  // namespace fp8kit::cuda

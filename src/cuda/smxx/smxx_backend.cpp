@@ -24,10 +24,11 @@ bool nonempty(const core::ScaleGridRef& s) { return s.rows > 0 && s.cols > 0; }
 struct Checks {
   const Device& device;
   const char* op;
+  bool pointers_known;
   Verdict verdict = check_device(device, op);
 
   Checks& pointer(const void* ptr, bool used, const char* what) {
-    if (verdict.ok) verdict = check_device_pointer(ptr, used, device, op, what);
+    if (verdict.ok) verdict = check_device_pointer(ptr, used, pointers_known, device, op, what);
     return *this;
   }
   Checks& require(bool ok, const std::string& why) {
@@ -56,7 +57,7 @@ void run_quantize(const core::QuantizeProblem& p, const LaunchContext& c) {
 }  // namespace
 
 Verdict supports_quantize(const core::QuantizeProblem& p) {
-  Checks checks{p.device, "quantize"};
+  Checks checks{p.device, "quantize", p.pointers_known};
   checks.pointer(p.x.data, nonempty(p.x), "x").pointer(p.q.data, nonempty(p.q), "q").pointer(p.s.data, nonempty(p.s), "scales");
   checks.require(p.granularity != Granularity::tensor || !nonempty(p.x) || has_memory_pools(p.device.index),
                  "per-tensor quantization needs stream-ordered allocation (cudaMallocAsync), which " + to_string(p.device) +
@@ -70,7 +71,7 @@ void quantize(const core::QuantizeProblem& p) {
 }
 
 Verdict supports_dequantize(const core::DequantizeProblem& p) {
-  Checks checks{p.device, "dequantize"};
+  Checks checks{p.device, "dequantize", p.pointers_known};
   checks.pointer(p.q.data, nonempty(p.q), "q").pointer(p.s.data, nonempty(p.q) && nonempty(p.s), "scales");
   checks.pointer(p.y.data, nonempty(p.y), "y").require(p.q.cols < kMaxIndex32, columns_limit(p.q.cols));
   return checks.verdict;
@@ -83,7 +84,7 @@ void dequantize(const core::DequantizeProblem& p) {
 }
 
 Verdict supports_silu_mul(const core::SiluMulProblem& p) {
-  Checks checks{p.device, "silu_mul"};
+  Checks checks{p.device, "silu_mul", p.pointers_known};
   checks.pointer(p.gate_up.data, nonempty(p.h), "gate_up").pointer(p.h.data, nonempty(p.h), "h");
   checks.require(p.h.cols < kMaxIndex32, columns_limit(p.h.cols));
   return checks.verdict;
@@ -96,7 +97,7 @@ void silu_mul(const core::SiluMulProblem& p) {
 }
 
 Verdict supports_silu_mul_quantize(const core::SiluMulQuantizeProblem& p) {
-  Checks checks{p.device, "silu_mul_quantize"};
+  Checks checks{p.device, "silu_mul_quantize", p.pointers_known};
   checks.pointer(p.gate_up.data, nonempty(p.q), "gate_up").pointer(p.q.data, nonempty(p.q), "q");
   checks.pointer(p.s.data, nonempty(p.s), "scales");
   return checks.verdict;
