@@ -25,7 +25,10 @@ namespace {
 
 constexpr int kMi = 4, kNj = 4;         // m16 and n8 fragments per warp: a 64 x 32 warp tile
 constexpr int kWarps = 8;               // per block
-constexpr int kTileBytes = 64 * 64;     // shared operand tile the fragments are read from (any bytes)
+constexpr int kRowBytes = 64;          // shared operand rows the fragments are read from (any bytes)
+constexpr int kBRows = 16 * kNj / 2;    // B: kNj / 2 ldmatrix.x4 of 16 rows each
+constexpr int kARows = 16 * kMi;        // A: kMi ldmatrix.x4 of 16 rows each, after B
+constexpr int kTileBytes = (kBRows + kARows) * kRowBytes;
 
 __device__ __forceinline__ void ldmatrix_x4(uint32_t addr, uint32_t (&r)[4]) {
   asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0, %1, %2, %3}, [%4];\n"
@@ -61,17 +64,20 @@ __global__ void __launch_bounds__(32 * kWarps) mma_loop(float* out, int iters) {
   const uint32_t base = static_cast<uint32_t>(__cvta_generic_to_shared(tile));
   float c[kMi][kNj][4] = {};
   for (int it = 0; it < iters; ++it) {
-    // addresses move with the step so every load is a new one; rows of 64 bytes, 16-byte chunks
+    // addresses move with the step so every load is a new one (16-byte chunks of 64-byte rows)
     const uint32_t step = static_cast<uint32_t>((it & 3) * 16);
 #pragma unroll
     for (int sub = 0; sub < (kFp8 ? 1 : 2); ++sub) {
       uint32_t b[kNj / 2][4];
 #pragma unroll
-      for (int j = 0; j < kNj / 2; ++j) ldmatrix_x4(base + (j * 16 + (lane & 15)) * 64 + ((step + sub * 32) & 63), b[j]);
+      for (int j = 0; j < kNj / 2; ++j) {
+        ldmatrix_x4(base + (j * 16 + (lane & 15)) * kRowBytes + ((step + sub * 32) & (kRowBytes - 1)), b[j]);
+      }
 #pragma unroll
       for (int mi = 0; mi < kMi; ++mi) {
         uint32_t a[4];
-        ldmatrix_x4(base + 2048 + (mi * 16 + (lane & 15)) * 64 + ((step + 16 * (lane >> 4) + sub * 32) & 63), a);
+        const int row = kBRows + mi * 16 + (lane & 15);
+        ldmatrix_x4(base + row * kRowBytes + ((step + 16 * (lane >> 4) + sub * 32) & (kRowBytes - 1)), a);
 #pragma unroll
         for (int nj = 0; nj < kNj; ++nj) {
           const uint32_t b0 = b[nj / 2][(nj & 1) * 2], b1 = b[nj / 2][(nj & 1) * 2 + 1];

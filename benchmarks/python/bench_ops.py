@@ -232,6 +232,18 @@ def bench_overhead(dev, results):
                 best = min(best, (time.perf_counter() - t0) * 1e6 / iters)
             return best
 
+        def host_time(fn):
+            """Median host time of one call on an idle queue: the time until it returns, kernel not included."""
+            sync = torch.cuda.synchronize if dev.type == "cuda" else (lambda: None)
+            samples = []
+            for _ in range(400):
+                sync()
+                t0 = time.perf_counter()
+                fn()
+                samples.append((time.perf_counter() - t0) * 1e6)
+            sync()
+            return statistics.median(samples)
+
         try:
             t_public = loop(public)
         except ValueError as error:
@@ -240,13 +252,17 @@ def bench_overhead(dev, results):
         t_native = loop(native) if native else None
         with native_stubbed():
             t_python = loop(public)
+        h_public, h_native = host_time(public), (host_time(native) if native else None)
         line = f"  {name:32s} public call {t_public:9.2f} us"
         if t_native is not None:
             line += f"   native call (prebuilt args) {t_native:9.2f} us   difference {t_public - t_native:7.2f} us"
         line += f"   Python layer alone (native stubbed) {t_python:6.2f} us"
+        line += f"   host time of one call: public {h_public:6.2f} us"
+        if h_native is not None:
+            line += f", native {h_native:6.2f} us"
         print(line, flush=True)
         results.append({"op": f"overhead {name}", "public_us": t_public, "native_us": t_native,
-                        "python_layer_us": t_python})
+                        "python_layer_us": t_python, "public_host_us": h_public, "native_host_us": h_native})
 
 
 def bench_overhead_steps(dev, results):
