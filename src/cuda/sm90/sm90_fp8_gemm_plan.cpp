@@ -133,6 +133,12 @@ double predict_us(const core::GemmProblem& p, const LaunchPlan& plan, const Devi
   return std::max({sm_seconds, dram_seconds, stream_seconds}) * 1e6 + kLaunchMicroseconds;
 }
 
+/// Whether D allows the TMA-store epilogue: 16-bit output, 16-byte aligned base and row stride.
+bool tma_store_allowed(const core::GemmProblem& p) {
+  return (p.d.dtype == DType::bf16 || p.d.dtype == DType::f16) && (p.d.ld * 2) % 16 == 0 &&
+         reinterpret_cast<uintptr_t>(p.d.data) % 16 == 0;
+}
+
 /// Rasterisation width: the clusters running at once should cover a near-square region of D.
 int group_width(const LaunchPlan& plan, int64_t n_blocks, int64_t m_units) {
   if (m_units <= 1) return static_cast<int>(n_blocks);
@@ -150,12 +156,11 @@ std::vector<LaunchPlan> candidate_plans(const core::GemmProblem& p) {
 
   std::vector<LaunchPlan> plans;
   const int64_t k_blocks = ceil_div(p.k(), 128);
-  const bool tma_store_allowed = (p.d.dtype == DType::bf16 || p.d.dtype == DType::f16) && (p.d.ld * 2) % 16 == 0 &&
-                                 reinterpret_cast<uintptr_t>(p.d.data) % 16 == 0;
+  const bool tma_store_ok = tma_store_allowed(p);
   for (const TileConfig& tile : tile_configs()) {
     const int64_t m_blocks = ceil_div(p.m(), tile.block_m), n_blocks = ceil_div(p.n(), tile.block_n);
     for (const bool tma_store : {false, true}) {
-      if (tma_store && !tma_store_allowed) continue;
+      if (tma_store && !tma_store_ok) continue;
       const int stages = std::min<int>(
           kMaxStages, (dev.max_smem - 1024 - (tma_store ? tile.d_staging_bytes : 0)) / tile.stage_bytes);
       if (stages < 2) continue;
@@ -194,10 +199,28 @@ std::vector<LaunchPlan> candidate_plans(const core::GemmProblem& p) {
 }
 
 LaunchPlan choose_plan(const core::GemmProblem& p) {
+  // The choice depends only on the device, the sizes, D's type and whether D allows TMA stores, so it is
+  // made once per such signature: enumerating and costing the ~50-200 candidates took microseconds of
+  // every decode-sized call. The cache is emptied when it reaches kMaxCachedPlans (a serving process
+  // sees a few shapes per layer times its batch sizes).
+  constexpr size_t kMaxCachedPlans = 4096;
+  using Key = std::tuple<int, int64_t, int64_t, int64_t, DType, bool>;
+  static std::mutex mutex;
+  static std::map<Key, LaunchPlan> cache;
+  const Key key{p.device.index, p.m(), p.n(), p.k(), p.d.dtype, tma_store_allowed(p)};
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    const auto it = cache.find(key);
+    if (it != cache.end()) return it->second;
+  }
   const std::vector<LaunchPlan> plans = candidate_plans(p);
   FP8KIT_CHECK(!plans.empty(), "sm90 GEMM: no launch plan fits M=", p.m(), " N=", p.n(), " K=", p.k());
-  return *std::min_element(plans.begin(), plans.end(),
-                           [](const LaunchPlan& a, const LaunchPlan& b) { return a.predicted_us < b.predicted_us; });
+  const LaunchPlan best = *std::min_element(
+      plans.begin(), plans.end(), [](const LaunchPlan& a, const LaunchPlan& b) { return a.predicted_us < b.predicted_us; });
+  std::lock_guard<std::mutex> lock(mutex);
+  if (cache.size() >= kMaxCachedPlans) cache.clear();
+  cache.emplace(key, best);
+  return best;
 }
 
 std::string describe(const LaunchPlan& plan) {
