@@ -36,21 +36,11 @@ __device__ __forceinline__ void ldmatrix_x4(uint32_t addr, uint32_t (&r)[4]) {
                : "r"(addr));
 }
 
-__device__ __forceinline__ void mma_fp8(float (&c)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1) {
-  asm volatile(
-      "mma.sync.aligned.m16n8k32.row.col.f32.e4m3.e4m3.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, "
-      "{%0, %1, %2, %3};\n"
-      : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
-      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-}
-
-__device__ __forceinline__ void mma_f16(float (&c)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1) {
-  asm volatile(
-      "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, "
-      "{%0, %1, %2, %3};\n"
-      : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
-      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-}
+/// c += a * b for one m16 x n8 fragment pair with the PTX mma.sync `instruction` (A 4, B 2 registers).
+#define BENCH_MMA_SYNC(instruction, c, a, b0, b1)                                                \
+  asm volatile(instruction " {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, {%0, %1, %2, %3};\n" \
+               : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])                                  \
+               : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1))
 
 /// kFp8: one m16n8k32 e4m3 per (mi, nj) and K step; else two m16n8k16 f16 (the same 32-deep K step).
 template <bool kFp8>
@@ -82,9 +72,9 @@ __global__ void __launch_bounds__(32 * kWarps) mma_loop(float* out, int iters) {
         for (int nj = 0; nj < kNj; ++nj) {
           const uint32_t b0 = b[nj / 2][(nj & 1) * 2], b1 = b[nj / 2][(nj & 1) * 2 + 1];
           if constexpr (kFp8) {
-            mma_fp8(c[mi][nj], a, b0, b1);
+            BENCH_MMA_SYNC("mma.sync.aligned.m16n8k32.row.col.f32.e4m3.e4m3.f32", c[mi][nj], a, b0, b1);
           } else {
-            mma_f16(c[mi][nj], a, b0, b1);
+            BENCH_MMA_SYNC("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32", c[mi][nj], a, b0, b1);
           }
         }
       }
