@@ -213,6 +213,12 @@ __device__ __forceinline__ uint32_t pack_pair(float v0, float v1) {
   }
 }
 
+/// Barrier of all consumer warpgroups' threads (hardware barrier 3).
+template <int kMathWarpgroups>
+__device__ __forceinline__ void consumers_barrier() {
+  asm volatile("bar.sync 3, %0;" ::"n"(kMathWarpgroups * 128) : "memory");
+}
+
 /// Barrier of the 128 threads of consumer warpgroup `wg` (hardware barriers 1 and 2; 0 is __syncthreads).
 __device__ __forceinline__ void warpgroup_barrier(int wg) {
   if (wg == 0) {
@@ -563,6 +569,10 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
       if (split > 1) {
         // Deterministic split-K (never with the TMA-store epilogue): every CTA parks its partial tile in its
         // own shared memory (the drained pipeline stages), then CTA r sums column groups j % split == r over ranks 0, 1, ... in order.
+        // The stages are drained only once every consumer warpgroup has finished its K blocks: the
+        // warpgroups run up to `stages` K blocks apart, so one that parks early would overwrite A and B
+        // tiles another is still multiplying (seen under racecheck's slowed scheduling as wrong sums).
+        if constexpr (Shape::kMathWarpgroups > 1) detail::consumers_barrier<Shape::kMathWarpgroups>();
         // Thread t's float4 of column group j of wave w lives at parked + ((wg, w, j) * 128 + t) * 16: a
         // warp's 16-byte accesses cover 512 contiguous bytes (no bank conflicts).
         constexpr uint32_t kGroupBytes = 128 * 16;
