@@ -113,9 +113,13 @@ def test_dynamic_shapes(gen):
 
 
 def test_compiled_fp8linear_model(gen):
+    # ReLU between the layers, not GELU: inductor may compute GELU a last bit differently from eager
+    # (its own erf), and the second layer's FP8 rounding turns such a bit into an output difference far
+    # above the tolerance (a fresh CI run failed that way). ReLU is exact everywhere, so compiled and eager
+    # must agree up to the ops' own determinism.
     model = torch.nn.Sequential(
         fp8kit.FP8Linear.from_linear(torch.nn.Linear(200, 300)),
-        torch.nn.GELU(),
+        torch.nn.ReLU(),
         fp8kit.FP8Linear.from_linear(torch.nn.Linear(300, 100), None),
     )
     x = torch.randn(4, 200, generator=gen, requires_grad=True)
