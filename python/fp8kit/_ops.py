@@ -179,8 +179,8 @@ def _quantize_group_out(x, group_size, column_major, fp8_dtype, scale_dtype):
 
 
 def _quantize_group(x, group_size, pow2, column_major_scales, fp8_dtype, scale_dtype, amax_upper_bound):
-    if x.dim() == 2 and not column_major_scales and x.is_contiguous():
-        return _quantize_group_rows(x, group_size, pow2, fp8_dtype, scale_dtype, amax_upper_bound)
+    if not column_major_scales and x.is_contiguous() and x.dim() >= 1:
+        return _quantize_group_contiguous(x, group_size, pow2, fp8_dtype, scale_dtype, amax_upper_bound)
     x = as_rows(x)
     q, s = _quantize_group_out(x, group_size, column_major_scales, fp8_dtype, scale_dtype)
     if q.numel():
@@ -189,22 +189,30 @@ def _quantize_group(x, group_size, pow2, column_major_scales, fp8_dtype, scale_d
     return q, s
 
 
-def _quantize_group_rows(x, group_size, pow2, fp8_dtype, scale_dtype, amax_upper_bound):
-    """_quantize_group of a contiguous [M, K] x with row-major scales, the decode-sized hot path: the
-    descriptors are written from the known contiguous shapes instead of asking each tensor (about 2 us
-    of a 10 us Python layer on an H200 host)."""
-    m, k = x.shape
+def _quantize_group_contiguous(x, group_size, pow2, fp8_dtype, scale_dtype, amax_upper_bound):
+    """_quantize_group of a contiguous x with row-major scales, the decode-sized hot path ([M, K] as well as
+    [batch, seq, K]): the descriptors are written from what is already known instead of asking each
+    tensor (about 2 us of a 10 us Python layer on an H200 host). Sizes go to torch.empty as separate
+    ints (a tuple takes torch twice as long to parse, 3 us instead of 1.3 on the development VM)."""
+    shape = x.shape
+    k = shape[-1]
     groups = (k + group_size - 1) // group_size
     device = x.device
-    q = torch.empty(m, k, dtype=fp8_dtype, device=device)
-    s = torch.empty(m, groups, dtype=scale_dtype, device=device)
-    if m and k:
+    if len(shape) == 2:  # sizes as separate ints: torch parses them faster than a tuple
+        m = shape[0]
+        q = torch.empty(m, k, dtype=fp8_dtype, device=device)
+        s = torch.empty(m, groups, dtype=scale_dtype, device=device)
+        x_strides, s_shape, s_strides = (k, 1), (m, groups), (groups, 1)
+    else:
+        q = torch.empty_like(x, dtype=fp8_dtype)  # x is dense, so q gets exactly x's strides
+        s = torch.empty(*shape[:-1], groups, dtype=scale_dtype, device=device)
+        x_strides, s_shape, s_strides = x.stride(), s.shape, s.stride()
+    if q.numel():
         index = x.get_device()
         kind, ordinal = (_CUDA, index) if index >= 0 else (_CPU, 0)
-        rows = (k, 1)
-        _C.quantize((x.data_ptr(), _CODE[x.dtype], (m, k), rows, kind, ordinal),
-                    (q.data_ptr(), _CODE[fp8_dtype], (m, k), rows, kind, ordinal),
-                    (s.data_ptr(), _SCALE_CODE[scale_dtype], (m, groups), (groups, 1), kind, ordinal),
+        _C.quantize((x.data_ptr(), _CODE[x.dtype], shape, x_strides, kind, ordinal),
+                    (q.data_ptr(), _CODE[fp8_dtype], shape, x_strides, kind, ordinal),
+                    (s.data_ptr(), _SCALE_CODE[scale_dtype], s_shape, s_strides, kind, ordinal),
                     "group", 1, group_size, pow2, amax_upper_bound, elementwise_backend(),
                     _raw_stream(index) if index >= 0 else 0)
     return q, s
