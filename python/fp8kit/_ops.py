@@ -53,6 +53,11 @@ def _desc(t: torch.Tensor, codes=_CODE):
     return (t.data_ptr(), codes[t.dtype], t.shape, t.stride(), _CPU, 0)
 
 
+def _kind_ordinal(index: int):
+    """The DLPack device type and ordinal of a tensor whose get_device() is `index` (-1 on the CPU)."""
+    return (_CUDA, index) if index >= 0 else (_CPU, 0)
+
+
 def _scale_desc(t: torch.Tensor):
     return _desc(t, _SCALE_CODE)
 
@@ -209,7 +214,7 @@ def _quantize_group_contiguous(x, group_size, pow2, fp8_dtype, scale_dtype, amax
         x_strides, s_shape, s_strides = x.stride(), s.shape, s.stride()
     if q.numel():
         index = x.get_device()
-        kind, ordinal = (_CUDA, index) if index >= 0 else (_CPU, 0)
+        kind, ordinal = _kind_ordinal(index)
         _C.quantize((x.data_ptr(), _CODE[x.dtype], shape, x_strides, kind, ordinal),
                     (q.data_ptr(), _CODE[fp8_dtype], shape, x_strides, kind, ordinal),
                     (s.data_ptr(), _SCALE_CODE[scale_dtype], s_shape, s_strides, kind, ordinal),
@@ -448,7 +453,7 @@ def _activation_scratch(x, y, groups: int):
                       device=x.device)
     ptr = buf.data_ptr()
     index = x.get_device()
-    kind, ordinal = (_CUDA, index) if index >= 0 else (_CPU, 0)
+    kind, ordinal = _kind_ordinal(index)
     return buf, (ptr, _E4M3, shape, q_strides, kind, ordinal), (ptr + q_bytes, _F32, lead, s_strides, kind, ordinal)
 
 
