@@ -23,7 +23,7 @@ if ! CXX=/usr/bin/g++ CC=/usr/bin/gcc cmake -S . -B build -G Ninja -DCMAKE_BUILD
   tail -30 "$OUT/configure.log"
   exit 1
 fi
-if ! ninja -C build -j16 fp8kit_cuda_tests fp8kit_bench_sm90_gemm >"$OUT/build.log" 2>&1; then
+if ! ninja -C build -j16 fp8kit_cuda_tests fp8kit_bench_sm90_gemm fp8kit_bench_wgmma_ceiling >"$OUT/build.log" 2>&1; then
   grep -E "error|warning" -A3 "$OUT/build.log" | head -60
   exit 1
 fi
@@ -43,12 +43,14 @@ if [[ -n "${FP8KIT_SM90_PROFILE:-}" ]]; then
   for spec in "${profiles[@]}"; do
     read -r m n k plan <<<"$spec"
     i=$((i + 1))
-    timeout 40 ncu --clock-control none --kernel-name regex:fp8_gemm --launch-skip 3 --launch-count 1 \
+    kernel=fp8_gemm
+    [[ $plan == cublaslt ]] && kernel=.
+    timeout 40 ncu --clock-control none --kernel-name "regex:$kernel" --launch-skip 3 --launch-count 1 \
       --section SpeedOfLight --section ComputeWorkloadAnalysis --section MemoryWorkloadAnalysis \
       --section WarpStateStats --section SchedulerStats --section Occupancy \
       ./build/benchmarks/fp8kit_bench_sm90_gemm --profile "$m" "$n" "$k" "$plan" >"$OUT/ncu$i.txt" 2>&1
     echo "-- $spec (rc=$?)"
-    grep -E "profiled|Duration|SM Frequency|Compute \(SM\) Throughput|Memory Throughput|L2 Cache Throughput|DRAM Throughput|Shared Memory|Issue Slots Busy|Executed Ipc Active|Warp Cycles Per Issued|No Eligible|Active Warps Per|Stall|Tensor|pipe" "$OUT/ncu$i.txt" | head -24
+    grep -E "profiled|\) ?x ?\(|Duration|SM Frequency|Compute \(SM\) Throughput|Memory Throughput|L2 Cache Throughput|DRAM Throughput|Shared Memory|Issue Slots Busy|Executed Ipc Active|Warp Cycles Per Issued|No Eligible|Active Warps Per|Stall|Tensor|pipe" "$OUT/ncu$i.txt" | head -24
   done
 fi
 
@@ -63,6 +65,9 @@ if [[ $rc -eq 124 ]]; then
   echo "tests timed out (a hang?): skipping the benchmark"
   exit 1
 fi
+
+echo "== wgmma ceiling"
+timeout 60 ./build/benchmarks/fp8kit_bench_wgmma_ceiling 2>&1 | tee "$OUT/ceiling.log"
 
 echo "== benchmark"
 timeout 120 ./build/benchmarks/fp8kit_bench_sm90_gemm $SWEEP --csv "$OUT/sweep.csv" >"$OUT/bench.log" 2>&1

@@ -6,9 +6,10 @@
 // kernel pays for); the median is reported. Also measures the card's device-to-device copy bandwidth
 // (bytes read + written) and cuBLASLt's per-tensor FP8 rate at 8192^3, and with --sweep times every launch
 // plan of our kernel (for the planner's cost model). --profile M N K "plan" runs one plan a few times, for
-// Nsight Compute.
+// Nsight Compute (PLAN "cublaslt": cuBLASLt's GEMM). --stages M N K PLAN times one plan at every pipeline
+// depth from 2 to the most that fits (how much the loads' latency costs).
 //
-//   fp8kit_bench_sm90_gemm [--sweep] [--iters N] [--csv FILE] [--profile M N K PLAN]
+//   fp8kit_bench_sm90_gemm [--sweep] [--iters N] [--csv FILE] [--profile M N K PLAN] [--stages M N K PLAN]
 #include <cublasLt.h>
 #include <cuda_runtime.h>
 
@@ -246,12 +247,29 @@ std::string fmt(const char* format, double v) {
   return buf;
 }
 
-/// --profile: runs the first plan of one case whose description starts with `wanted`, five times (for Nsight
-/// Compute's --launch-skip/--launch-count).
+/// --profile: runs the first plan of one case whose description starts with `wanted` (or cuBLASLt's
+/// block-scaled GEMM, for `wanted` = "cublaslt"), five times (for Nsight Compute's --launch-skip/--launch-count).
 int profile(int64_t m, int64_t n, int64_t k, const std::string& wanted, cudaStream_t stream) {
   OperandSet set(m, n, k);
   set.fill(7, nullptr);
   set.problem.stream = stream;
+  if (wanted == "cublaslt") {
+    cublasLtHandle_t lt;
+    BENCH_CUBLAS_CHECK(cublasLtCreate(&lt));
+    const size_t workspace_bytes = size_t{64} << 20;
+    Buffer workspace(workspace_bytes);
+    {
+      const CublasLtGemm gemm(lt, m, n, k, set.a.ptr, set.b.ptr, set.d_cublas.ptr, static_cast<const float*>(set.as.ptr),
+                              static_cast<const float*>(set.bs_cublas.ptr), workspace.ptr, workspace_bytes);
+      FP8KIT_CHECK(gemm.ok(), "cuBLASLt has no block-scaled algorithm for M=", m, " N=", n, " K=", k);
+      for (int i = 0; i < 5; ++i) gemm.run(stream);
+      FP8KIT_CUDA_CHECK(cudaStreamSynchronize(stream));
+    }
+    cublasLtDestroy(lt);
+    std::printf("profiled cuBLASLt on M=%lld N=%lld K=%lld\n", static_cast<long long>(m), static_cast<long long>(n),
+                static_cast<long long>(k));
+    return 0;
+  }
   for (const auto& plan : cuda::sm90::candidate_plans(set.problem)) {
     if (cuda::sm90::describe(plan).rfind(wanted, 0) != 0) continue;
     for (int i = 0; i < 5; ++i) cuda::sm90::run_fp8_gemm(set.problem, plan);
@@ -265,12 +283,38 @@ int profile(int64_t m, int64_t n, int64_t k, const std::string& wanted, cudaStre
   return 1;
 }
 
+/// --stages: times the first plan of one case whose description starts with `wanted` at every pipeline depth
+/// from 2 to the planner's (the most that fits).
+int stage_scan(int64_t m, int64_t n, int64_t k, const std::string& wanted, size_t l2, Timer& timer, int iters,
+               cudaStream_t stream) {
+  const auto sets = make_sets(m, n, k, l2, 11);
+  const int count = static_cast<int>(sets.size());
+  for (auto& set : sets) set->problem.stream = stream;
+  for (const auto& plan : cuda::sm90::candidate_plans(sets.front()->problem)) {
+    if (cuda::sm90::describe(plan).rfind(wanted, 0) != 0) continue;
+    for (int stages = 2; stages <= plan.stages; ++stages) {
+      cuda::sm90::LaunchPlan p = plan;
+      p.stages = stages;
+      p.smem_bytes = cuda::sm90::smem_bytes_for(*p.tile, stages, p.tma_store);
+      const double us = timer.median_us(
+          [&](int i) { cuda::sm90::run_fp8_gemm(sets[static_cast<size_t>(i % count)]->problem, p); }, iters, count);
+      std::printf("stages M=%lld N=%lld K=%lld %s: %.1f us, %.0f TFLOP/s\n", static_cast<long long>(m),
+                  static_cast<long long>(n), static_cast<long long>(k), cuda::sm90::describe(p).c_str(), us,
+                  2.0 * static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k) / us / 1e6);
+    }
+    return 0;
+  }
+  std::fprintf(stderr, "no plan '%s' for M=%lld N=%lld K=%lld\n", wanted.c_str(), static_cast<long long>(m),
+               static_cast<long long>(n), static_cast<long long>(k));
+  return 1;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   bool sweep = false;
   int iters = 30;
-  std::string csv_path, profile_plan;
+  std::string csv_path, profile_plan, stages_plan;
   int64_t profile_shape[3] = {0, 0, 0};
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
@@ -280,11 +324,12 @@ int main(int argc, char** argv) {
       iters = std::atoi(argv[++i]);
     } else if (arg == "--csv" && i + 1 < argc) {
       csv_path = argv[++i];
-    } else if (arg == "--profile" && i + 4 < argc) {
+    } else if ((arg == "--profile" || arg == "--stages") && i + 4 < argc) {
       for (auto& v : profile_shape) v = std::atoll(argv[++i]);
-      profile_plan = argv[++i];
+      (arg == "--profile" ? profile_plan : stages_plan) = argv[++i];
     } else {
-      std::fprintf(stderr, "usage: %s [--sweep] [--iters N] [--csv FILE] [--profile M N K PLAN]\n", argv[0]);
+      std::fprintf(stderr, "usage: %s [--sweep] [--iters N] [--csv FILE] [--profile M N K PLAN] [--stages M N K PLAN]\n",
+                   argv[0]);
       return 2;
     }
   }
@@ -314,6 +359,9 @@ int main(int argc, char** argv) {
     const size_t workspace_bytes = size_t{64} << 20;
     Buffer workspace(workspace_bytes);
     const size_t l2 = static_cast<size_t>(prop.l2CacheSize);
+    if (!stages_plan.empty()) {
+      return stage_scan(profile_shape[0], profile_shape[1], profile_shape[2], stages_plan, l2, timer, iters, stream);
+    }
 
     // Ceilings: copy bandwidth and cuBLASLt per-tensor FP8 at 8192^3.
     double copy_bytes_per_s = 0.0, fp8_dense_tflops = 0.0;
