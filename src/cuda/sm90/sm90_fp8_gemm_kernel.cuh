@@ -6,9 +6,9 @@
 //
 // Warp specialisation, persistent over tiles (see sm90_fp8_gemm_params.h for the tile order):
 //  - the last warpgroup produces: warp 0 (one thread) issues TMA loads of the A and B tiles of each
-//    128-wide K block into a ring of shared-memory stages; warp 1 copies that block's A scales (one per
-//    tile row, any stride) and its one or two B scales with 4-byte cp.async; both complete on the
-//    stage's `full` mbarrier. Out-of-bounds rows and K columns arrive as zeros (TMA fill).
+//    128-wide K block into a ring of shared-memory stages; warps 1-3, in turn, copy that block's A scales
+//    (one per tile row, any stride) and its one or two B scales with 4-byte cp.async; both complete on
+//    the stage's `full` mbarrier. Out-of-bounds rows and K columns arrive as zeros (TMA fill).
 //  - the other warpgroups consume: each owns a 64-row x (BLOCK_N / WG_N)-column slice of the tile per
 //    wave, issues 4 wgmma m64nNk32 per K block into a scratch accumulator (the first overwrites it),
 //    waits for them, releases the stage (`empty` mbarrier) and promotes: final += As[m, kb] * Bs[nb, kb] *
@@ -453,6 +453,7 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
   const int32_t cluster_id = static_cast<int32_t>(blockIdx.x / cluster_size);
   const int32_t num_clusters = static_cast<int32_t>(gridDim.x / cluster_size);
   constexpr int kProducerWarp = Shape::kMathWarpgroups * 4;
+  constexpr int kScaleWarps = 3;  // producer warps 1-3
 
   if (threadIdx.x == 0) {
     for (int s = 0; s < stages; ++s) {
@@ -474,7 +475,7 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
   if (warp >= kProducerWarp) {
     // ---------------------------------------------------------------- producer warpgroup
     if constexpr (Shape::kMathWarpgroups == 2) ptx::warpgroup_registers_decrease<Shape::kProducerRegisters>();
-    const int role = warp - kProducerWarp;  // 0: TMA, 1: scales, 2-3: cluster barriers only
+    const int role = warp - kProducerWarp;  // 0: TMA, 1-3: scales of every third K block
     detail::PipelineState pipe;
     for (int32_t tile = cluster_id; tile < p.num_tiles; tile += num_clusters) {
       const TileCoord tc = tile_coord(p, tile);
@@ -499,10 +500,15 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
             pipe.advance(stages);
           }
         }
-      } else if (role == 1) {
+      } else {
+        // Three warps take turns, K block by K block: one warp copying every block ran at about one K block
+        // per global-memory latency whatever the pipeline depth, which throttled the whole GEMM (17-20% at
+        // M = 4096, BENCHMARKS.md Hopper v5). Each warp still waits for every stage to be free, its turn or
+        // not: a warp that skipped waits could run two phases ahead, where a parity wait cannot tell them apart.
         const int32_t b_scale_row = tc.n_block * kBlockN / 128;
-        for (int32_t kb = kr.begin; kb < kr.end; ++kb) {
+        for (int32_t kb = kr.begin; kb < kr.end; ++kb, pipe.advance(stages)) {
           ptx::barrier_wait(&empty[pipe.stage], pipe.phase ^ 1u);
+          if ((kb - kr.begin) % kScaleWarps != role - 1) continue;
           float* scales = smem_scales + pipe.stage * Shape::kScaleStride;
           // A scales of the tile's rows (rows past M stay stale: they only feed rows that are not stored).
           for (int r = lane; r < kBlockM; r += 32) {
@@ -515,7 +521,6 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
                             p.b_scales + (b_scale_row + lane) * p.bs_row_stride + kb * p.bs_col_stride);
           }
           ptx::cp_async_arrive_noinc(&full[pipe.stage]);
-          pipe.advance(stages);
         }
       }
       if (p.split_k > 1) {
