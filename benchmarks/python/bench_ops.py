@@ -211,6 +211,8 @@ def bench_overhead(dev, results):
          lambda: fp8kit._C.quantize(d["x"], d["xq"], d["xs"], "group", 1, 128, False, 0.0, "auto", stream)),
         ("act_quant [1, 1, K]", lambda: fp8kit.act_quant(x3),
          lambda: fp8kit._C.quantize(d["x"], d["xq"], d["xs"], "group", 1, 128, False, 0.0, "auto", stream)),
+        ("act_quant out=(q, s)", lambda: fp8kit.act_quant(x, out=(xq, xs)),
+         lambda: fp8kit._C.quantize(d["x"], d["xq"], d["xs"], "group", 1, 128, False, 0.0, "auto", stream)),
         ("w8a8_block_fp8_matmul", lambda: fp8kit.w8a8_block_fp8_matmul(xq, wq, xs, ws),
          lambda: fp8kit._C.gemm(d["xq"], d["wq"], d["xs"], d["ws"], d["y"], None, "block", 128, 128, "auto", stream)),
         ("fp8_linear (act_quant + GEMM)", lambda: fp8kit.fp8_linear(x, wq, ws), None),

@@ -98,6 +98,31 @@ def same_device(*named: Tuple[str, torch.Tensor]) -> None:
                              "be on one device")
 
 
+def act_quant_out(out, x: torch.Tensor, scale_shape, fp8: torch.dtype, scale: torch.dtype,
+                  column_major_scales: bool) -> Tuple[torch.Tensor, torch.Tensor]:
+    """act_quant's out=(q, s), checked against what the call would have returned."""
+    if not isinstance(out, (tuple, list)) or len(out) != 2 or not all(isinstance(t, torch.Tensor) for t in out):
+        raise TypeError(f"out must be a (q, s) pair of tensors, got {type(out).__name__}"
+                        + (f" of length {len(out)}" if isinstance(out, (tuple, list)) else ""))
+    if column_major_scales:
+        raise ValueError("out: column_major_scales does not apply when out is given (the strides of out[1] "
+                         "decide the scales' layout); leave it False")
+    q, s = out
+    # One combined test first: this runs on every decode step (torch.Size compares equal to a tuple).
+    if (q.dtype != fp8 or s.dtype != scale or q.shape != x.shape or s.shape != scale_shape or q.requires_grad
+            or s.requires_grad or q.device != x.device or s.device != x.device):
+        for name, t, dtype, shape in (("out[0]", q, fp8, tuple(x.shape)), ("out[1]", s, scale, tuple(scale_shape))):
+            if t.dtype != dtype:
+                raise TypeError(f"{name} must be {dtype} for this call, got {t.dtype}")
+            if tuple(t.shape) != shape:
+                raise ValueError(f"{name} must have shape {list(shape)}, got {list(t.shape)}")
+            if t.requires_grad:
+                raise ValueError(f"{name} requires grad: out= tensors are written in place and are not "
+                                 "differentiable")
+        same_device(("x", x), ("out[0]", q), ("out[1]", s))
+    return q, s
+
+
 def upper_bound(scale_ub, name: str = "scale_ub") -> float:
     """FBGEMM's activation bound as a float (0 = none). A tensor is read once (a host sync)."""
     if scale_ub is None:

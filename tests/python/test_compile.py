@@ -112,6 +112,22 @@ def test_dynamic_shapes(gen):
         assert_same_outputs(f(x), fp8kit.act_quant(x, column_major_scales=True))
 
 
+def test_act_quant_out_compiles_as_a_mutating_op(gen):
+    x = hostile((3, 300), torch.bfloat16, gen)
+    want = fp8kit.act_quant(x)
+
+    def f(x):
+        q = torch.empty(3, 300, dtype=torch.float8_e4m3fn)
+        s = torch.empty(3, 3)
+        fp8kit.act_quant(x, out=(q, s))
+        return q, s
+
+    assert_same_outputs(compiled(f)(x), want)
+    q, s = torch.empty_like(want[0]), torch.empty_like(want[1])
+    compiled(lambda x, q, s: fp8kit.act_quant(x, out=(q, s)))(x, q, s)
+    assert_same_outputs((q, s), want)
+
+
 def test_compiled_fp8linear_model(gen):
     # ReLU between the layers, not GELU: inductor may compute GELU a last bit differently from eager
     # (its own erf), and the second layer's FP8 rounding turns such a bit into an output difference far
@@ -139,6 +155,7 @@ def test_opcheck_schemas_and_fake_kernels(gen):
     ops = torch.ops.fp8kit
     samples = [
         (ops.quantize_group, (x, 128, False, True, torch.float8_e4m3fn, torch.float32, 0.0)),
+        (ops.quantize_group_into, (x, 128, False, 0.0, torch.empty_like(xq), torch.empty_like(xs))),
         (ops.quantize_row, (x, 0.0, torch.float8_e5m2)),
         (ops.quantize_tensor, (x, 0.0, torch.float8_e4m3fn)),
         (ops.quantize_block, (x, 64, 128, True, torch.float8_e4m3fn, torch.float8_e8m0fnu)),

@@ -63,6 +63,19 @@ def test_quantization_matches_cpu_backend(gen, case, shape, dtype):
         assert_same_bits(g, w, case)
 
 
+def test_act_quant_out_matches_cpu_backend_and_refuses_a_device_mix(gen):
+    x = hostile((5, 1000), torch.bfloat16, gen)
+    want = fp8kit.act_quant(x)
+    q = torch.full((5, 1000), 0xFF, dtype=torch.uint8, device=CUDA).view(torch.float8_e4m3fn)
+    s = torch.full((5, 8), float("nan"), device=CUDA)
+    with landed():
+        fp8kit.act_quant(x.to(CUDA), out=(q, s))
+    assert_same_bits(q, want[0], "q")
+    assert_same_bits(s, want[1], "s")
+    with pytest.raises(ValueError, match=r"out\[1\] is on cpu but x is on cuda:0"):
+        fp8kit.act_quant(x.to(CUDA), out=(q, torch.empty(5, 8)))
+
+
 def test_silu_mul_act_quant_matches_cpu_backend(gen):
     gate_up = (torch.randn(37, 2 * 1000, generator=gen) * 4).to(torch.bfloat16)
     with landed():

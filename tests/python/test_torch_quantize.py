@@ -62,6 +62,64 @@ def test_act_quant_ue8m0_bytes(gen):
         fp8kit.act_quant(x, scale_dtype=torch.float8_e8m0fnu)
 
 
+def poisoned(shape, dtype, strides=None):
+    """A tensor of 0xFF bytes (NaN in every float8 and float32 type) with the given strides."""
+    if strides is None:
+        return torch.full(shape, 0xFF, dtype=torch.uint8).view(dtype) if dtype.itemsize == 1 else \
+            torch.full(shape, float("nan"), dtype=dtype)
+    size = 1 + sum((n - 1) * st for n, st in zip(shape, strides))
+    return torch.full((size,), float("nan"), dtype=dtype).as_strided(shape, strides)
+
+
+@pytest.mark.parametrize("shape", [(1, 7168), (4, 300), (2, 5, 384), (0, 256)])
+@pytest.mark.parametrize("scale_format, scale_dtype", [("fp32", None), ("ue8m0", None),
+                                                       ("ue8m0", torch.float8_e8m0fnu)])
+def test_act_quant_out_writes_what_the_allocating_call_returns(gen, shape, scale_format, scale_dtype):
+    x = hostile(shape, torch.bfloat16, gen)
+    want_q, want_s = fp8kit.act_quant(x, scale_format=scale_format, scale_dtype=scale_dtype)
+    q, s = poisoned(want_q.shape, want_q.dtype), poisoned(want_s.shape, want_s.dtype)
+    got = fp8kit.act_quant(x, scale_format=scale_format, scale_dtype=scale_dtype, out=(q, s))
+    assert got[0] is q and got[1] is s
+    assert_same_bits(q, want_q, "q")
+    assert_same_bits(s, want_s, "s")
+
+
+def test_act_quant_out_takes_m_major_scales_and_non_contiguous_x(gen):
+    base = hostile((12, 640), torch.float16, gen)
+    x = base[:, 17:400]
+    want_q, want_s = fp8kit.act_quant(x, 64)
+    q = poisoned(tuple(x.shape), torch.float8_e4m3fn)
+    s = poisoned(tuple(want_s.shape), torch.float32, strides=(1, 12))  # M-major, as column_major_scales
+    fp8kit.act_quant(x, 64, out=(q, s))
+    assert_same_bits(q, want_q, "q")
+    assert_same_bits(s.contiguous(), want_s, "s")
+    assert torch.equal(base[:, 17:400], x), "x is not modified"
+
+
+def test_act_quant_out_refusals():
+    x = torch.randn(4, 256)
+    q, s = torch.empty(4, 256, dtype=torch.float8_e4m3fn), torch.empty(4, 2)
+    with pytest.raises(TypeError, match="out must be a \\(q, s\\) pair of tensors, got Tensor"):
+        fp8kit.act_quant(x, out=q)
+    with pytest.raises(TypeError, match="length 3"):
+        fp8kit.act_quant(x, out=(q, s, s))
+    with pytest.raises(TypeError, match=r"out\[0\] must be torch.float8_e5m2 for this call, got torch.float8_e4m3fn"):
+        fp8kit.act_quant(x, fp8_dtype=torch.float8_e5m2, out=(q, s))
+    with pytest.raises(TypeError, match=r"out\[1\] must be torch.float32 for this call, got torch.float16"):
+        fp8kit.act_quant(x, out=(q, s.half()))
+    with pytest.raises(ValueError, match=r"out\[1\] must have shape \[4, 2\], got \[4, 3\]"):
+        fp8kit.act_quant(x, out=(q, torch.empty(4, 3)))
+    with pytest.raises(ValueError, match=r"out\[0\] must have shape \[4, 256\], got \[2, 512\]"):
+        fp8kit.act_quant(x, out=(q.view(2, 512), s))
+    with pytest.raises(ValueError, match="column_major_scales does not apply"):
+        fp8kit.act_quant(x, column_major_scales=True, out=(q, s))
+    with pytest.raises(ValueError, match=r"out\[1\] requires grad"):
+        fp8kit.act_quant(x, out=(q, torch.empty(4, 2, requires_grad=True)))
+    with pytest.raises(ValueError, match="overlap"):
+        fp8kit.act_quant(x, out=(q, x[:, :2]))
+    assert not torch.isnan(x).any()
+
+
 def test_act_quant_pow2_scales_are_exact_powers_rounded_up(gen):
     x = torch.randn(16, 1024, generator=gen) * torch.logspace(-30, 30, 16).unsqueeze(1)
     q, s = fp8kit.act_quant(x, scale_format="ue8m0")
