@@ -15,11 +15,10 @@
 
 #include <cstdint>
 #include <cstdio>
-#include <cstdlib>
-#include <cstring>
 #include <exception>
 
 #include "cuda/common/cuda_check.h"
+#include "cuda/iters_option.h"
 
 namespace {
 
@@ -116,15 +115,8 @@ double measure(int blocks, int iters, float* out) {
 }  // namespace
 
 int run(int argc, char** argv) {
-  int iters = 20000;
-  for (int i = 1; i < argc; ++i) {
-    if (std::strcmp(argv[i], "--iters") == 0 && i + 1 < argc) {
-      iters = std::atoi(argv[++i]);
-    } else {
-      std::fprintf(stderr, "usage: %s [--iters N]\n", argv[0]);
-      return 2;
-    }
-  }
+  const int iters = fp8kit::bench::iters_option(argc, argv, 20000);
+  if (iters < 0) return 2;
   cudaDeviceProp prop{};
   FP8KIT_CUDA_CHECK(cudaGetDeviceProperties(&prop, 0));
   const int sms = prop.multiProcessorCount;

@@ -18,12 +18,11 @@
 
 #include <cstdint>
 #include <cstdio>
-#include <cstdlib>
-#include <cstring>
 #include <exception>
 #include <vector>
 
 #include "cuda/common/cuda_check.h"
+#include "cuda/iters_option.h"
 #include "cuda/sm90/sm90_ptx.cuh"
 #include "cuda/sm90/sm90_wgmma_fp8.cuh"
 
@@ -247,19 +246,8 @@ void report(const char* tile, int sms, int iters, float* out, Timing* timing) {
 }  // namespace
 
 int run(int argc, char** argv) {
-  int iters = 8000;
-  for (int i = 1; i < argc; ++i) {
-    if (std::strcmp(argv[i], "--iters") == 0 && i + 1 < argc) {
-      iters = std::atoi(argv[++i]);
-    } else {
-      std::fprintf(stderr, "usage: %s [--iters N]\n", argv[0]);
-      return 2;
-    }
-  }
-  if (iters < 1) {
-    std::fprintf(stderr, "--iters must be at least 1 (got %d)\n", iters);
-    return 2;
-  }
+  const int iters = fp8kit::bench::iters_option(argc, argv, 8000);
+  if (iters < 0) return 2;
   cudaDeviceProp prop{};
   FP8KIT_CUDA_CHECK(cudaGetDeviceProperties(&prop, 0));
   if (prop.major != 9) {
