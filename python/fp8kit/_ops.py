@@ -246,7 +246,9 @@ def _quantize_group_into(x, group_size, pow2, amax_upper_bound, q, s):
         kind, ordinal = _kind_ordinal(index)
         shape, strides = x.shape, x.stride()
         x_desc = (x.data_ptr(), _CODE[x.dtype], shape, strides, kind, ordinal)
-        q_desc = (q.data_ptr(), _CODE[q.dtype], shape, strides) + _kind_ordinal(q.get_device())
+        # q's own shape and strides and device, so that the library checks them against x's (the op may be
+        # called directly, without act_quant's checks)
+        q_desc = (q.data_ptr(), _CODE[q.dtype], q.shape, q.stride()) + _kind_ordinal(q.get_device())
         stream = _raw_stream(index) if index >= 0 else 0
     else:
         x = as_rows(x)

@@ -117,6 +117,8 @@ def test_act_quant_out_refusals():
         fp8kit.act_quant(x, out=(q, torch.empty(4, 2, requires_grad=True)))
     with pytest.raises(ValueError, match="overlap"):
         fp8kit.act_quant(x, out=(q, x[:, :2]))
+    with pytest.raises(ValueError, match="shape"):  # the op called directly: the library still checks q
+        torch.ops.fp8kit.quantize_group_into(x, 128, False, 0.0, q[:2], s)
     assert not torch.isnan(x).any()
 
 
