@@ -239,22 +239,11 @@ def _quantize_group_into(x, group_size, pow2, amax_upper_bound, q, s):
     """quantize_group into caller-provided outputs (act_quant's out=): q like x, s [*x.shape[:-1], groups]
     in any layout the library reads (row-major, or M-major like column_major_scales). The element types are
     q's and s's. No allocation: the decode-sized call skips torch's allocating and freeing two tensors."""
-    if not q.numel():
-        return
-    if x.is_contiguous() and q.is_contiguous():  # the decode-sized case: descriptors without asking twice
-        index = x.get_device()
-        kind, ordinal = _kind_ordinal(index)
-        shape, strides = x.shape, x.stride()
-        x_desc = (x.data_ptr(), _CODE[x.dtype], shape, strides, kind, ordinal)
-        # q's own shape and strides and device, so that the library checks them against x's (the op may be
-        # called directly, without act_quant's checks)
-        q_desc = (q.data_ptr(), _CODE[q.dtype], q.shape, q.stride()) + _kind_ordinal(q.get_device())
-        stream = _raw_stream(index) if index >= 0 else 0
-    else:
+    if q.numel():
         x = as_rows(x)
-        x_desc, q_desc, stream = _desc(x), _desc(q), _stream(x)
-    _C.quantize(x_desc, q_desc, _scale_desc(s), "group", 1, group_size, pow2, amax_upper_bound,
-                elementwise_backend(), stream)
+        # q's own descriptor, so that the library checks it against x's when the op is called directly
+        _C.quantize(_desc(x), _desc(q), _scale_desc(s), "group", 1, group_size, pow2, amax_upper_bound,
+                    elementwise_backend(), _stream(x))
 
 
 def _quantize_group_into_fake(x, group_size, pow2, amax_upper_bound, q, s):
