@@ -32,6 +32,15 @@ def bits(t: torch.Tensor) -> torch.Tensor:
     return t.contiguous().view({1: torch.uint8, 2: torch.int16, 4: torch.int32}[size])
 
 
+def poisoned(shape, dtype, strides=None, device="cpu") -> torch.Tensor:
+    """An output buffer with 0xFF in every byte of its storage (NaN in float32 and every float8 type), in
+    the given strides (contiguous by default), so that an element the op fails to write shows."""
+    t = (torch.empty(shape, dtype=dtype, device=device) if strides is None
+         else torch.empty_strided(shape, strides, dtype=dtype, device=device))
+    t.untyped_storage().fill_(0xFF)
+    return t
+
+
 def assert_same_bits(actual: torch.Tensor, expected: torch.Tensor, what: str = "") -> None:
     assert actual.shape == expected.shape, f"{what}: shape {tuple(actual.shape)} != {tuple(expected.shape)}"
     assert actual.dtype == expected.dtype, f"{what}: dtype {actual.dtype} != {expected.dtype}"

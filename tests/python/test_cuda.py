@@ -13,7 +13,7 @@ torch = pytest.importorskip("torch")
 import fp8kit  # noqa: E402
 from fp8kit import reference as R  # noqa: E402
 from fp8kit._ops import group_scale_buffer  # noqa: E402
-from helpers import GEMM_TOL_TENSOR_CORE as GEMM_TOL, assert_same_bits, hostile, rel_error  # noqa: E402
+from helpers import GEMM_TOL_TENSOR_CORE as GEMM_TOL, assert_same_bits, hostile, poisoned, rel_error  # noqa: E402
 
 if not torch.cuda.is_available():
     pytest.skip("needs a CUDA GPU (torch.cuda.is_available() is False)", allow_module_level=True)
@@ -66,8 +66,7 @@ def test_quantization_matches_cpu_backend(gen, case, shape, dtype):
 def test_act_quant_out_matches_cpu_backend_and_refuses_a_device_mix(gen):
     x = hostile((5, 1000), torch.bfloat16, gen)
     want = fp8kit.act_quant(x)
-    q = torch.full((5, 1000), 0xFF, dtype=torch.uint8, device=CUDA).view(torch.float8_e4m3fn)
-    s = torch.full((5, 8), float("nan"), device=CUDA)
+    q, s = poisoned((5, 1000), torch.float8_e4m3fn, device=CUDA), poisoned((5, 8), torch.float32, device=CUDA)
     with landed():
         fp8kit.act_quant(x.to(CUDA), out=(q, s))
     assert_same_bits(q, want[0], "q")

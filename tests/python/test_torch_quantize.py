@@ -8,7 +8,7 @@ torch = pytest.importorskip("torch")
 
 import fp8kit  # noqa: E402
 from fp8kit import reference as R  # noqa: E402
-from helpers import assert_same_bits, hostile  # noqa: E402
+from helpers import assert_same_bits, hostile, poisoned  # noqa: E402
 
 HP = [torch.float32, torch.bfloat16, torch.float16]
 
@@ -60,15 +60,6 @@ def test_act_quant_ue8m0_bytes(gen):
     assert_same_bits(R.decode_ue8m0(s), rs, "decoded s")
     with pytest.raises(ValueError, match="scale_format='ue8m0'"):
         fp8kit.act_quant(x, scale_dtype=torch.float8_e8m0fnu)
-
-
-def poisoned(shape, dtype, strides=None):
-    """A tensor of 0xFF bytes (NaN in every float8 and float32 type) with the given strides."""
-    if strides is None:
-        return torch.full(shape, 0xFF, dtype=torch.uint8).view(dtype) if dtype.itemsize == 1 else \
-            torch.full(shape, float("nan"), dtype=dtype)
-    size = 1 + sum((n - 1) * st for n, st in zip(shape, strides))
-    return torch.full((size,), float("nan"), dtype=dtype).as_strided(shape, strides)
 
 
 @pytest.mark.parametrize("shape", [(1, 7168), (4, 300), (2, 5, 384), (0, 256)])
