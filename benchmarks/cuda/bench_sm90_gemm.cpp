@@ -249,23 +249,17 @@ std::string fmt(const char* format, double v) {
 
 /// --profile: runs the first plan of one case whose description starts with `wanted` (or cuBLASLt's
 /// block-scaled GEMM, for `wanted` = "cublaslt"), five times (for Nsight Compute's --launch-skip/--launch-count).
-int profile(int64_t m, int64_t n, int64_t k, const std::string& wanted, cudaStream_t stream) {
+int profile(int64_t m, int64_t n, int64_t k, const std::string& wanted, cublasLtHandle_t lt, const Buffer& workspace,
+            cudaStream_t stream) {
   OperandSet set(m, n, k);
   set.fill(7, nullptr);
   set.problem.stream = stream;
   if (wanted == "cublaslt") {
-    cublasLtHandle_t lt;
-    BENCH_CUBLAS_CHECK(cublasLtCreate(&lt));
-    const size_t workspace_bytes = size_t{64} << 20;
-    Buffer workspace(workspace_bytes);
-    {
-      const CublasLtGemm gemm(lt, m, n, k, set.a.ptr, set.b.ptr, set.d_cublas.ptr, static_cast<const float*>(set.as.ptr),
-                              static_cast<const float*>(set.bs_cublas.ptr), workspace.ptr, workspace_bytes);
-      FP8KIT_CHECK(gemm.ok(), "cuBLASLt has no block-scaled algorithm for M=", m, " N=", n, " K=", k);
-      for (int i = 0; i < 5; ++i) gemm.run(stream);
-      FP8KIT_CUDA_CHECK(cudaStreamSynchronize(stream));
-    }
-    cublasLtDestroy(lt);
+    const CublasLtGemm gemm(lt, m, n, k, set.a.ptr, set.b.ptr, set.d_cublas.ptr, static_cast<const float*>(set.as.ptr),
+                            static_cast<const float*>(set.bs_cublas.ptr), workspace.ptr, workspace.bytes);
+    FP8KIT_CHECK(gemm.ok(), "cuBLASLt has no block-scaled algorithm for M=", m, " N=", n, " K=", k);
+    for (int i = 0; i < 5; ++i) gemm.run(stream);
+    FP8KIT_CUDA_CHECK(cudaStreamSynchronize(stream));
     std::printf("profiled cuBLASLt on M=%lld N=%lld K=%lld\n", static_cast<long long>(m), static_cast<long long>(n),
                 static_cast<long long>(k));
     return 0;
@@ -342,7 +336,6 @@ int main(int argc, char** argv) {
     }
     cudaStream_t stream;
     FP8KIT_CUDA_CHECK(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
-    if (!profile_plan.empty()) return profile(profile_shape[0], profile_shape[1], profile_shape[2], profile_plan, stream);
 
     int runtime = 0, driver = 0;
     cudaRuntimeGetVersion(&runtime);
@@ -359,6 +352,9 @@ int main(int argc, char** argv) {
     const size_t workspace_bytes = size_t{64} << 20;
     Buffer workspace(workspace_bytes);
     const size_t l2 = static_cast<size_t>(prop.l2CacheSize);
+    if (!profile_plan.empty()) {
+      return profile(profile_shape[0], profile_shape[1], profile_shape[2], profile_plan, lt, workspace, stream);
+    }
     if (!stages_plan.empty()) {
       return stage_scan(profile_shape[0], profile_shape[1], profile_shape[2], stages_plan, l2, timer, iters, stream);
     }
