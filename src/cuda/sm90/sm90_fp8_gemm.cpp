@@ -51,9 +51,10 @@ std::string why_not(const core::GemmProblem& p) {
 
 }  // namespace
 
-// Scale layouts: As and Bs may have any strides (row-major, M-major padded or not, broadcast): the producer
-// copies each K block's scales with 4-byte cp.async, so no TMA alignment applies to them. D may have any
-// row stride (stores come straight from registers).
+// Scale layouts: As and Bs may have any strides (row-major, M-major padded or not, broadcast). M-major As
+// with 16-byte aligned columns (DeepGEMM's TMA-aligned layout) is the fast path: one bulk copy per K block;
+// any other layout is copied with 4-byte cp.async. D may have any row stride (stores come straight from
+// registers).
 Verdict supports_fp8_gemm(const core::GemmProblem& p) {
   std::string reason = why_not(p);
   return reason.empty() ? Verdict::yes() : Verdict::no(std::move(reason));

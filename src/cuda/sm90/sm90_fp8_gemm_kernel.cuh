@@ -6,9 +6,11 @@
 //
 // Warp specialisation, persistent over tiles (see sm90_fp8_gemm_params.h for the tile order):
 //  - the last warpgroup produces: warp 0 (one thread) issues TMA loads of the A and B tiles of each
-//    128-wide K block into a ring of shared-memory stages; warps 1-3, in turn, copy that block's A scales
-//    (one per tile row, any stride) and its one or two B scales with 4-byte cp.async; both complete on
-//    the stage's `full` mbarrier. Out-of-bounds rows and K columns arrive as zeros (TMA fill).
+//    128-wide K block into a ring of shared-memory stages, and, where As is M-major with 16-byte aligned
+//    columns, the block's A scales (one per tile row) by TMA too, while warp 1 stores its one or two B
+//    scales; for any other layout of As, warps 1-3 in turn copy both with 4-byte cp.async. All of it
+//    completes on the stage's `full` mbarrier.
+//    Out-of-bounds rows and K columns arrive as zeros (TMA fill).
 //  - the other warpgroups consume: each owns a 64-row x (BLOCK_N / WG_N)-column slice of the tile per
 //    wave, issues 4 wgmma m64nNk32 per K block into a scratch accumulator (the first overwrites it),
 //    waits for them, releases the stage (`empty` mbarrier) and promotes: final += As[m, kb] * Bs[nb, kb] *
@@ -36,7 +38,7 @@ namespace fp8kit::cuda::sm90 {
 
 /// A tile shape: BLOCK_M x BLOCK_N of D per CTA, computed by WG_M x WG_N consumer warpgroups, each
 /// covering 64 rows per wave and BLOCK_N / WG_N columns; BLOCK_M / (64 * WG_M) waves.
-template <int kBlockM_, int kBlockN_, int kWgM_, int kWgN_, bool kPipelinedScratch = true>
+template <int kBlockM_, int kBlockN_, int kWgM_, int kWgN_>
 struct TileShape {
   static constexpr int kBlockM = kBlockM_, kBlockN = kBlockN_, kBlockK = 128;
   static constexpr int kWgM = kWgM_, kWgN = kWgN_;
@@ -47,10 +49,11 @@ struct TileShape {
   static constexpr int kColGroups = kWgCols / 8;  // 8-column groups of the accumulator fragment
   static constexpr int kABytes = kBlockM * kBlockK;
   static constexpr int kBBytes = kBlockN * kBlockK;
-  static constexpr int kScaleStride = (kBlockM + 2 + 3) / 4 * 4;  // floats: BLOCK_M A scales, 2 B scales
-  // Double-buffered scratch accumulators where they fit in the registers (3 fragments + ~40) and where
-  // wanted: a lone consumer warpgroup cannot hide its promotion behind another's wgmma.
-  static constexpr bool kDoubleBuffer = kPipelinedScratch && kWaves == 1 && kWgCols <= 128;
+  // Floats per stage: BLOCK_M A scales, 2 B scales, rounded up to the 128-byte alignment of TMA destinations.
+  static constexpr int kScaleStride = (kBlockM + 2 + 31) / 32 * 32;
+  // Double-buffered scratch accumulators where they fit in the registers (3 fragments + ~40): the tensor
+  // core then never waits for a promotion.
+  static constexpr bool kDoubleBuffer = kWaves == 1 && kWgCols <= 128;
   // TMA-store epilogue: each warpgroup's 64-row slices are staged as column chunks of kChunkCols 16-bit
   // values (one swizzle span: 128, 64 or 32 bytes per row).
   static constexpr int kChunkCols = kWgCols % 64 == 0 ? 64 : kWgCols % 32 == 0 ? 32 : 16;
@@ -59,8 +62,8 @@ struct TileShape {
   static constexpr int kDBytes = kBlockM * kBlockN * 2;
   // Registers per thread after reallocation (setmaxnreg) when there are two consumer warpgroups: the
   // producer keeps 40, the consumers take the rest of the 64K-register file.
-  static constexpr int kProducerRegisters = 40;
-  static constexpr int kConsumerRegisters = 232;
+  static constexpr int kProducerRegisters = 56;
+  static constexpr int kConsumerRegisters = 224;
 
   static_assert(kBlockM % (64 * kWgM) == 0, "BLOCK_M must be a multiple of 64 * WG_M");
   static_assert(kBlockN % (16 * kWgN) == 0, "each warpgroup's columns must be a multiple of 16");
@@ -428,7 +431,8 @@ struct Consumer {
 template <class Shape>
 __global__ void __launch_bounds__(Shape::kThreads, 1)
     fp8_gemm_kernel(const __grid_constant__ CUtensorMap tma_a, const __grid_constant__ CUtensorMap tma_b,
-                    const __grid_constant__ CUtensorMap tma_d, const __grid_constant__ KernelParams p) {
+                    const __grid_constant__ CUtensorMap tma_as, const __grid_constant__ CUtensorMap tma_d,
+                    const __grid_constant__ KernelParams p) {
   using Wgmma = WgmmaFp8<Shape::kWgCols>;
   constexpr int kAcc = Wgmma::kAccumulators;
   constexpr int kBlockM = Shape::kBlockM, kBlockN = Shape::kBlockN;
@@ -457,7 +461,9 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
 
   if (threadIdx.x == 0) {
     for (int s = 0; s < stages; ++s) {
-      ptx::barrier_init(&full[s], 1 + 32);  // TMA thread's arrive.expect_tx + 32 scale-copy arrivals
+      // The TMA thread's arrive.expect_tx, plus the B-scale thread's (A scales by TMA) or the 32 lanes of
+      // a scale-copy warp (cp.async).
+      ptx::barrier_init(&full[s], p.a_scales_tma ? 1 + 1 : 1 + 32);
       ptx::barrier_init(&empty[s], Shape::kMathWarpgroups * 4 * (p.multicast ? 2 : 1));
     }
     ptx::barrier_init_fence();
@@ -465,6 +471,7 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
   if (warp == kProducerWarp && lane == 0) {
     ptx::tma_prefetch_descriptor(&tma_a);
     ptx::tma_prefetch_descriptor(&tma_b);
+    if (p.a_scales_tma) ptx::tma_prefetch_descriptor(&tma_as);
   }
   if (cluster_size > 1) {
     ptx::cluster_sync();
@@ -483,11 +490,14 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
       const detail::KRange kr = detail::k_range(p, cta_rank);
       if (role == 0) {
         if (lane == 0) {
+          const int32_t m0 = m_block * kBlockM;
+          const uint32_t scale_bytes = p.a_scales_tma ? kBlockM * 4u : 0u;  // rows past M arrive as zeros
           for (int32_t kb = kr.begin; kb < kr.end; ++kb) {
             ptx::barrier_wait(&empty[pipe.stage], pipe.phase ^ 1u);
             uint64_t* bar = &full[pipe.stage];
-            ptx::barrier_arrive_expect_tx(bar, Shape::kABytes + Shape::kBBytes);
-            ptx::tma_load_2d(smem_a + pipe.stage * Shape::kABytes, &tma_a, kb * Shape::kBlockK, m_block * kBlockM, bar);
+            ptx::barrier_arrive_expect_tx(bar, Shape::kABytes + Shape::kBBytes + scale_bytes);
+            ptx::tma_load_2d(smem_a + pipe.stage * Shape::kABytes, &tma_a, kb * Shape::kBlockK, m0, bar);
+            if (scale_bytes != 0) ptx::tma_load_2d(smem_scales + pipe.stage * Shape::kScaleStride, &tma_as, m0, kb, bar);
             uint8_t* b_dst = smem_b + pipe.stage * Shape::kBBytes;
             if (p.multicast) {
               // Each CTA of the pair loads half of the B tile's rows into both CTAs.
@@ -498,6 +508,33 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
               ptx::tma_load_2d(b_dst, &tma_b, kb * Shape::kBlockK, tc.n_block * kBlockN, bar);
             }
             pipe.advance(stages);
+          }
+        }
+      } else if (p.a_scales_tma) {
+        if (role == 1) {
+          // With the A scales coming by TMA, warp 1 provides each K block's one or two B scales. Its lanes
+          // load them for 32 K blocks at a time (lane l: the group's K block l; one memory latency per 32 K
+          // blocks, inside the pipeline's lead), and lane l stores its pair and arrives, its release ordering
+          // the stores. The whole warp waits for each stage, so it never diverges around a spinning wait
+          // (a lane-0 wait followed by a shuffle made every K block take the warp's slow divergent path:
+          // consumers starved for the B scales, 25-50% slower; BENCHMARKS.md, Hopper v6).
+          const int32_t b_row = tc.n_block * kBlockN / 128;
+          float b0 = 0.0f, b1 = 0.0f;  // this lane's K block of the current group of 32
+          for (int32_t kb = kr.begin; kb < kr.end; ++kb, pipe.advance(stages)) {
+            const int32_t slot = (kb - kr.begin) % 32;
+            if (slot == 0 && kb + lane < kr.end) {
+              const float* column = p.b_scales + (kb + lane) * p.bs_col_stride;
+              b0 = b_row < p.num_b_scale_rows ? __ldg(column + b_row * p.bs_row_stride) : 0.0f;
+              b1 = b_row + 1 < p.num_b_scale_rows ? __ldg(column + (b_row + 1) * p.bs_row_stride) : 0.0f;
+            }
+            ptx::barrier_wait(&empty[pipe.stage], pipe.phase ^ 1u);
+            if (lane == slot) {
+              float* scales = smem_scales + pipe.stage * Shape::kScaleStride;
+              scales[kBlockM] = b0;
+              scales[kBlockM + 1] = b1;
+              ptx::barrier_arrive(&full[pipe.stage]);
+            }
+            __syncwarp();
           }
         }
       } else {

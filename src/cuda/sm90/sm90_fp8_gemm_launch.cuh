@@ -44,12 +44,12 @@ cudaLaunchConfig_t launch_config(int grid, int cluster, size_t smem_bytes, cudaS
 }
 
 template <class Shape>
-void launch(const CUtensorMap& a, const CUtensorMap& b, const CUtensorMap& d, const KernelParams& p, int grid,
-            int cluster, size_t smem_bytes, cudaStream_t stream) {
+void launch(const CUtensorMap& a, const CUtensorMap& b, const CUtensorMap& as, const CUtensorMap& d,
+            const KernelParams& p, int grid, int cluster, size_t smem_bytes, cudaStream_t stream) {
   allow_max_shared_memory<Shape>();
   cudaLaunchAttribute attribute;
   const cudaLaunchConfig_t config = launch_config<Shape>(grid, cluster, smem_bytes, stream, &attribute);
-  FP8KIT_CUDA_CHECK(cudaLaunchKernelEx(&config, fp8_gemm_kernel<Shape>, a, b, d, p));
+  FP8KIT_CUDA_CHECK(cudaLaunchKernelEx(&config, fp8_gemm_kernel<Shape>, a, b, as, d, p));
 }
 
 template <class Shape>

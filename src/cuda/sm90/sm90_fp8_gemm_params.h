@@ -44,6 +44,8 @@ struct KernelParams {
   uint8_t split_k = 1;      // CTAs per cluster along K (1: no split)
   uint8_t pair_stores = 0;  // 1: D is aligned for 2-element vector stores
   uint8_t tma_store = 0;    // 1: the epilogue stages D in shared memory and writes it with TMA (bf16/f16)
+  uint8_t a_scales_tma = 0;  // 1: As is M-major with 16-byte aligned columns (as_row_stride 1, as_col_stride a
+                             // multiple of 4 and >= M, base 16-byte aligned): A scales come by TMA with the tiles
 };
 
 /// Coordinates of tile `tile`: the m-unit (an m-block, or a pair of them with multicast) and the n-block.

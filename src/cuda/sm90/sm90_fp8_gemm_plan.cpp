@@ -16,6 +16,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <limits>
 #include <map>
 #include <mutex>
@@ -137,6 +138,13 @@ double predict_us(const core::GemmProblem& p, const LaunchPlan& plan, const Devi
 bool tma_store_allowed(const core::GemmProblem& p) {
   return (p.d.dtype == DType::bf16 || p.d.dtype == DType::f16) && (p.d.ld * 2) % 16 == 0 &&
          reinterpret_cast<uintptr_t>(p.d.data) % 16 == 0;
+}
+
+/// Whether the A scales can come by TMA: M-major (row stride 1) with columns of at least M rows that start
+/// on 16-byte boundaries (DeepGEMM's TMA-aligned layout; act_quant(..., column_major_scales=True)).
+bool a_scales_tma_allowed(const core::GemmProblem& p) {
+  return p.a_scales.row_stride == 1 && p.a_scales.col_stride % 4 == 0 && p.a_scales.col_stride >= p.m() &&
+         reinterpret_cast<uintptr_t>(p.a_scales.data) % 16 == 0;
 }
 
 /// Rasterisation width: the clusters running at once should cover a near-square region of D.
@@ -266,16 +274,20 @@ void run_fp8_gemm(const core::GemmProblem& p, const LaunchPlan& plan) {
   const int64_t esize = out_size(p);
   kp.pair_stores = (p.d.ld % 2 == 0 && reinterpret_cast<uintptr_t>(p.d.data) % (2 * esize) == 0) ? 1 : 0;
   kp.tma_store = plan.tma_store ? 1 : 0;
+  kp.a_scales_tma = a_scales_tma_allowed(p) ? 1 : 0;
 
   const CUtensorMap map_a = make_fp8_kmajor_tensor_map(p.a.data, p.m(), p.k(), p.a.ld, tile.block_m);
   const CUtensorMap map_b =
       make_fp8_kmajor_tensor_map(p.b.data, p.n(), p.k(), p.b.ld, plan.multicast ? tile.block_n / 2 : tile.block_n);
 
+  const CUtensorMap map_as = kp.a_scales_tma ? make_f32_mmajor_scale_tensor_map(p.a_scales.data, p.m(), kp.num_k_blocks,
+                                                                                p.a_scales.col_stride, tile.block_m)
+                                             : CUtensorMap{};
   const CUtensorMap map_d = plan.tma_store ? make_16bit_store_tensor_map(p.d.data, p.d.dtype == DType::bf16, p.m(),
                                                                           p.n(), p.d.ld * 2, tile.store_chunk_cols)
                                            : CUtensorMap{};
   const DeviceScope scope(p.device.index);
-  tile.launch(map_a, map_b, map_d, kp, plan.grid, plan.cluster_size(), plan.smem_bytes,
+  tile.launch(map_a, map_b, map_as, map_d, kp, plan.grid, plan.cluster_size(), plan.smem_bytes,
               static_cast<cudaStream_t>(p.stream));
 }
 

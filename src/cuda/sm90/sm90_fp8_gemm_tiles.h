@@ -21,9 +21,10 @@ struct TileConfig {
   int stage_ab_bytes = 0;  // of which the A and B tiles (reused for split-K partials)
   int d_staging_bytes = 0;   // shared memory of the TMA-store epilogue (a bf16/f16 tile)
   int store_chunk_cols = 0;  // columns per TMA store box (64, 32 or 16: a 128-, 64- or 32-byte swizzle)
-  /// Launches the kernel on the current device. `cluster` CTAs per cluster along x (1: none).
-  void (*launch)(const CUtensorMap& a, const CUtensorMap& b, const CUtensorMap& d, const KernelParams& p, int grid,
-                 int cluster, size_t smem_bytes, cudaStream_t stream) = nullptr;
+  /// Launches the kernel on the current device. `cluster` CTAs per cluster along x (1: none). `as` is read
+  /// only with p.a_scales_tma, `d` only with p.tma_store.
+  void (*launch)(const CUtensorMap& a, const CUtensorMap& b, const CUtensorMap& as, const CUtensorMap& d,
+                 const KernelParams& p, int grid, int cluster, size_t smem_bytes, cudaStream_t stream) = nullptr;
   /// How many clusters of `cluster` CTAs with `smem_bytes` of shared memory fit on the current device at once.
   int (*max_active_clusters)(int cluster, size_t smem_bytes) = nullptr;
 };

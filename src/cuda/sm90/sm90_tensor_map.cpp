@@ -45,6 +45,22 @@ CUtensorMap make_fp8_kmajor_tensor_map(const void* base, int64_t rows, int64_t c
   return map;
 }
 
+CUtensorMap make_f32_mmajor_scale_tensor_map(const void* base, int64_t rows, int64_t k_blocks, int64_t ld,
+                                             int box_rows) {
+  CUtensorMap map{};
+  const cuuint64_t dims[2] = {static_cast<cuuint64_t>(rows), static_cast<cuuint64_t>(k_blocks)};
+  const cuuint64_t strides[1] = {static_cast<cuuint64_t>(ld * 4)};
+  const cuuint32_t box[2] = {static_cast<cuuint32_t>(box_rows), 1};
+  const cuuint32_t element_strides[2] = {1, 1};
+  const CUresult r = encode_tiled()(&map, CU_TENSOR_MAP_DATA_TYPE_FLOAT32, 2, const_cast<void*>(base), dims, strides,
+                                    box, element_strides, CU_TENSOR_MAP_INTERLEAVE_NONE, CU_TENSOR_MAP_SWIZZLE_NONE,
+                                    CU_TENSOR_MAP_L2_PROMOTION_NONE, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
+  FP8KIT_CHECK(r == CUDA_SUCCESS, "cuTensorMapEncodeTiled failed (CUresult ", static_cast<int>(r), ") for M-major [",
+               rows, ", ", k_blocks, "] fp32 scales at ", base, " with column stride ", ld, " and ", box_rows,
+               "-row boxes");
+  return map;
+}
+
 CUtensorMap make_16bit_store_tensor_map(void* base, bool bf16, int64_t rows, int64_t cols, int64_t ld_bytes,
                                         int box_cols) {
   CUtensorMap map{};
