@@ -3,7 +3,9 @@
 # (QGMMA present, no local-memory traffic), runs the benchmark against cuBLASLt and prints a short table
 # last. Logs go to $OUT (default /tmp/fp8kit_sm90). Where GoogleTest is not installed, pass the folder of
 # staged sources as FP8KIT_DEPS_DIR (scripts/stage_gpu_deps.sh on the main branch). FP8KIT_SM90_PROFILE,
-# a ';'-separated list of "M N K plan-prefix", profiles those plans with Nsight Compute first.
+# a ';'-separated list of "M N K plan-prefix", profiles those plans with Nsight Compute first;
+# FP8KIT_SM90_STAGES, the same kind of list, times those plans at every pipeline depth with M-major and
+# row-major A scales (bulk copies vs cp.async) after the tests.
 #   bash scripts/gpu_sm90.sh [--no-sweep]
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -66,10 +68,19 @@ if [[ $rc -eq 124 ]]; then
   exit 1
 fi
 
+if [[ -n "${FP8KIT_SM90_STAGES:-}" ]]; then
+  echo "== pipeline depth and A-scale layout"
+  IFS=';' read -ra scans <<<"$FP8KIT_SM90_STAGES"
+  for spec in "${scans[@]}"; do
+    read -r m n k plan <<<"$spec"
+    timeout 60 ./build/benchmarks/fp8kit_bench_sm90_gemm --stages "$m" "$n" "$k" "$plan" 2>&1 | grep -E "^stages|no plan"
+  done
+fi
+
 echo "== wgmma ceiling"
 timeout 60 ./build/benchmarks/fp8kit_bench_wgmma_ceiling 2>&1 | tee "$OUT/ceiling.log"
 
 echo "== benchmark"
-timeout 120 ./build/benchmarks/fp8kit_bench_sm90_gemm $SWEEP --csv "$OUT/sweep.csv" >"$OUT/bench.log" 2>&1
+timeout 400 ./build/benchmarks/fp8kit_bench_sm90_gemm $SWEEP --csv "$OUT/sweep.csv" >"$OUT/bench.log" 2>&1
 echo "bench: rc=$?"
-tail -32 "$OUT/bench.log"
+tail -33 "$OUT/bench.log"

@@ -7,7 +7,8 @@
 // (bytes read + written) and cuBLASLt's per-tensor FP8 rate at 8192^3, and with --sweep times every launch
 // plan of our kernel (for the planner's cost model). --profile M N K "plan" runs one plan a few times, for
 // Nsight Compute (PLAN "cublaslt": cuBLASLt's GEMM). --stages M N K PLAN times one plan at every pipeline
-// depth from 2 to the most that fits (how much the loads' latency costs).
+// depth from 2 to the most that fits (how much the loads' latency costs), with M-major A scales (bulk
+// copies) and with row-major ones (cp.async copies).
 //
 //   fp8kit_bench_sm90_gemm [--sweep] [--iters N] [--csv FILE] [--profile M N K PLAN] [--stages M N K PLAN]
 #include <cublasLt.h>
@@ -181,6 +182,7 @@ double rel_diff_bf16(const std::vector<uint16_t>& x, const std::vector<uint16_t>
 struct Row {
   int64_t m = 0, n = 0, k = 0;
   double cublas_us = NAN, ours_us = NAN, best_us = NAN, predicted_us = NAN, diff = NAN;
+  double chosen_sweep_us = NAN;  // the planner's plan as timed in the sweep (same method as best_us)
   std::string plan, best_plan;
 };
 
@@ -283,7 +285,19 @@ int stage_scan(int64_t m, int64_t n, int64_t k, const std::string& wanted, size_
                cudaStream_t stream) {
   const auto sets = make_sets(m, n, k, l2, 11);
   const int count = static_cast<int>(sets.size());
-  for (auto& set : sets) set->problem.stream = stream;
+  // The same problems with row-major A scales (their values do not matter for the time), which the kernel
+  // copies with cp.async instead of one bulk copy per K block.
+  std::vector<std::unique_ptr<Buffer>> row_major_scales;
+  std::vector<core::GemmProblem> row_major(sets.size());
+  for (size_t i = 0; i < sets.size(); ++i) {
+    sets[i]->problem.stream = stream;
+    row_major_scales.push_back(std::make_unique<Buffer>(sets[i]->as.bytes));
+    FP8KIT_CUDA_CHECK(cudaMemcpy(row_major_scales.back()->ptr, sets[i]->as.ptr, sets[i]->as.bytes, cudaMemcpyDeviceToDevice));
+    row_major[i] = sets[i]->problem;
+    const int64_t kb = ceil_div(k, 128);
+    row_major[i].a_scales = {row_major_scales.back()->ptr, DType::f32, m, kb, kb, 1};
+  }
+  const double flop = 2.0 * static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);
   for (const auto& plan : cuda::sm90::candidate_plans(sets.front()->problem)) {
     if (cuda::sm90::describe(plan).rfind(wanted, 0) != 0) continue;
     for (int stages = 2; stages <= plan.stages; ++stages) {
@@ -292,9 +306,11 @@ int stage_scan(int64_t m, int64_t n, int64_t k, const std::string& wanted, size_
       p.smem_bytes = cuda::sm90::smem_bytes_for(*p.tile, stages, p.tma_store);
       const double us = timer.median_us(
           [&](int i) { cuda::sm90::run_fp8_gemm(sets[static_cast<size_t>(i % count)]->problem, p); }, iters, count);
-      std::printf("stages M=%lld N=%lld K=%lld %s: %.1f us, %.0f TFLOP/s\n", static_cast<long long>(m),
-                  static_cast<long long>(n), static_cast<long long>(k), cuda::sm90::describe(p).c_str(), us,
-                  2.0 * static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k) / us / 1e6);
+      const double us_row_major = timer.median_us(
+          [&](int i) { cuda::sm90::run_fp8_gemm(row_major[static_cast<size_t>(i % count)], p); }, iters, count);
+      std::printf("stages M=%lld N=%lld K=%lld %s: %.1f us, %.0f TFLOP/s (M-major As); %.1f us, %.0f TFLOP/s (row-major As)\n",
+                  static_cast<long long>(m), static_cast<long long>(n), static_cast<long long>(k),
+                  cuda::sm90::describe(p).c_str(), us, flop / us / 1e6, us_row_major, flop / us_row_major / 1e6);
     }
     return 0;
   }
@@ -343,9 +359,15 @@ int main(int argc, char** argv) {
     const std::time_t now = std::time(nullptr);
     char date[32];
     std::strftime(date, sizeof(date), "%Y-%m-%d", std::gmtime(&now));
-    std::printf("card: %s, %d SMs, L2 %d MB, cc %d.%d, CUDA runtime %d, driver %d, cuBLASLt %zu, %s\n", prop.name,
-                prop.multiProcessorCount, prop.l2CacheSize >> 20, prop.major, prop.minor, runtime, driver,
-                cublasLtGetVersion(), date);
+    // The clocks and bus width are the facts the planner's cost model uses (scripts/fit_sm90_cost_model.py).
+    int clock_khz = 0, mem_khz = 0, bus_bits = 0;
+    FP8KIT_CUDA_CHECK(cudaDeviceGetAttribute(&clock_khz, cudaDevAttrClockRate, 0));
+    FP8KIT_CUDA_CHECK(cudaDeviceGetAttribute(&mem_khz, cudaDevAttrMemoryClockRate, 0));
+    FP8KIT_CUDA_CHECK(cudaDeviceGetAttribute(&bus_bits, cudaDevAttrGlobalMemoryBusWidth, 0));
+    std::printf("card: %s, %d SMs, L2 %d MB, cc %d.%d, SM clock %d MHz, memory clock %d MHz, bus %d bits, CUDA runtime "
+                "%d, driver %d, cuBLASLt %zu, %s\n",
+                prop.name, prop.multiProcessorCount, prop.l2CacheSize >> 20, prop.major, prop.minor, clock_khz / 1000,
+                mem_khz / 1000, bus_bits, runtime, driver, cublasLtGetVersion(), date);
     Timer timer(stream);
     cublasLtHandle_t lt;
     BENCH_CUBLAS_CHECK(cublasLtCreate(&lt));
@@ -386,7 +408,9 @@ int main(int argc, char** argv) {
     std::ofstream csv;
     if (!csv_path.empty()) {
       csv.open(csv_path);
-      csv << "m,n,k,backend,plan,us,tflops,predicted_us\n";
+      // The plan's features after its description: what scripts/fit_sm90_cost_model.py needs.
+      csv << "m,n,k,backend,plan,us,tflops,predicted_us,block_m,block_n,math_warpgroups,multicast,"
+             "split_k,tma_store,grid,num_tiles\n";
     }
     const std::pair<int64_t, int64_t> nk[] = {{2112, 7168}, {24576, 1536}, {32768, 512},
                                               {7168, 16384}, {4096, 7168}, {7168, 2048}};
@@ -413,7 +437,10 @@ int main(int argc, char** argv) {
         }
         if (refs.front()->ok()) {
           row.cublas_us = timer.median_us([&](int i) { refs[static_cast<size_t>(i % count)]->run(stream); }, iters, count);
-          if (csv.is_open()) csv << m << ',' << n << ',' << k << ",cublaslt,," << row.cublas_us << ',' << tflops(row.cublas_us) << ",\n";
+          if (csv.is_open()) {
+            csv << m << ',' << n << ',' << k << ",cublaslt,," << row.cublas_us << ',' << tflops(row.cublas_us)
+                << ",,,,,,,,,\n";
+          }
         }
         const core::GemmProblem& p0 = sets.front()->problem;
         const Verdict v = cuda::sm90::supports_fp8_gemm(p0);
@@ -429,27 +456,47 @@ int main(int argc, char** argv) {
           FP8KIT_CUDA_CHECK(cudaMemcpy(theirs.data(), sets.front()->d_cublas.ptr, theirs.size() * 2, cudaMemcpyDeviceToHost));
           row.diff = rel_diff_bf16(ours, theirs);
         }
-        row.best_us = row.ours_us;
-        row.best_plan = row.plan;
         if (sweep) {
-          for (const auto& plan : cuda::sm90::candidate_plans(p0)) {
-            const double us = timer.median_us(
-                [&](int i) { cuda::sm90::run_fp8_gemm(sets[static_cast<size_t>(i % count)]->problem, plan); },
-                std::max(6, iters / 3), count);
-            if (csv.is_open()) {
-              csv << m << ',' << n << ',' << k << ",sm90," << cuda::sm90::describe(plan) << ',' << us << ','
-                  << tflops(us) << ',' << plan.predicted_us << '\n';
+          // Interleaved: kSweepRounds passes over all plans, alternating direction, each timing every plan
+          // briefly; a plan's time is the median of its passes. (Timing each plan in one go made the later
+          // plans of a case run on a hotter, slower-clocked card: 5-15% above the table's times.)
+          constexpr int kSweepRounds = 3;
+          const auto plans = cuda::sm90::candidate_plans(p0);
+          std::vector<std::vector<double>> passes(plans.size());
+          for (int round = 0; round < kSweepRounds; ++round) {
+            for (size_t visit = 0; visit < plans.size(); ++visit) {
+              const size_t j = round % 2 == 0 ? visit : plans.size() - 1 - visit;
+              passes[j].push_back(timer.median_us(
+                  [&](int i) { cuda::sm90::run_fp8_gemm(sets[static_cast<size_t>(i % count)]->problem, plans[j]); },
+                  std::max(3, iters / 10), count));
             }
-            if (us < row.best_us) {
+          }
+          for (size_t j = 0; j < plans.size(); ++j) {
+            std::sort(passes[j].begin(), passes[j].end());
+            const double us = passes[j][passes[j].size() / 2];
+            const std::string name = cuda::sm90::describe(plans[j]);
+            if (csv.is_open()) {
+              const cuda::sm90::LaunchPlan& q = plans[j];
+              csv << m << ',' << n << ',' << k << ",sm90," << name << ',' << us << ',' << tflops(us) << ','
+                  << q.predicted_us << ',' << q.tile->block_m << ',' << q.tile->block_n << ','
+                  << q.tile->math_warpgroups << ',' << (q.multicast ? 1 : 0) << ','
+                  << q.split_k << ',' << (q.tma_store ? 1 : 0) << ',' << q.grid << ',' << q.num_tiles << '\n';
+            }
+            if (name == row.plan) row.chosen_sweep_us = us;
+            if (!(us >= row.best_us)) {
               row.best_us = us;
-              row.best_plan = cuda::sm90::describe(plan);
+              row.best_plan = name;
             }
           }
         }
         std::printf("M=%-5lld N=%-6lld K=%-6lld sets %2d cuBLASLt %8.1f us  sm90 %8.1f us (%s, predicted %.1f)  x%.2f  diff %.1e%s\n",
                     static_cast<long long>(m), static_cast<long long>(n), static_cast<long long>(k), count,
                     row.cublas_us, row.ours_us, row.plan.c_str(), row.predicted_us, row.cublas_us / row.ours_us,
-                    row.diff, sweep ? (" best " + row.best_plan + fmt(" %.1f", row.best_us)).c_str() : "");
+                    row.diff,
+                    sweep ? (" sweep: chosen" + fmt(" %.1f", row.chosen_sweep_us) + ", best " + row.best_plan +
+                             fmt(" %.1f", row.best_us))
+                                .c_str()
+                          : "");
         std::fflush(stdout);
         rows.push_back(row);
       }
@@ -458,13 +505,13 @@ int main(int argc, char** argv) {
     // Summary table (the last lines of the output).
     std::printf("\n| M | N | K | cuBLASLt us | sm90 us | sm90 TFLOP/s | x cuBLASLt | plan | best plan (sweep) | x floor |\n");
     std::printf("|---|---|---|---|---|---|---|---|---|---|\n");
-    double log_sum = 0.0, log_best = 0.0;
+    double log_sum = 0.0, log_planner = 0.0;
     int count = 0, below = 0;
     for (const Row& r : rows) {
       const double speedup = r.cublas_us / r.ours_us;
       if (std::isfinite(speedup)) {
         log_sum += std::log(speedup);
-        log_best += std::log(r.cublas_us / r.best_us);
+        log_planner += sweep ? std::log(r.best_us / r.chosen_sweep_us) : 0.0;
         ++count;
         below += speedup < 1.0 ? 1 : 0;
       }
@@ -480,8 +527,12 @@ int main(int argc, char** argv) {
         std::printf(" |\n");
       }
     }
-    std::printf("geomean x cuBLASLt over %d cases: %.3f (best plans: %.3f); cases below 1.0x: %d\n", count,
-                count > 0 ? std::exp(log_sum / count) : NAN, count > 0 ? std::exp(log_best / count) : NAN, below);
+    std::printf("geomean x cuBLASLt over %d cases: %.3f; cases below 1.0x: %d\n", count,
+                count > 0 ? std::exp(log_sum / count) : NAN, below);
+    if (sweep && count > 0) {
+      std::printf("sweep: the planner's plans run at %.3f of the best plans' speed (geomean, both timed in the sweep)\n",
+                  std::exp(log_planner / count));
+    }
     cublasLtDestroy(lt);
     FP8KIT_CUDA_CHECK(cudaStreamDestroy(stream));
   } catch (const std::exception& e) {
