@@ -1,11 +1,12 @@
 // sm90_fp8_gemm_plan.cpp: enumerates launch plans, predicts their time with a small cost model of the
 // kernel on the current device, and launches a plan.
 //
-// Cost model (cycles of one SM at the sustained clock, then microseconds), fitted to a sweep of every
-// plan on the 18 DeepSeek-V3 cases on an H200 (BENCHMARKS.md, v3): the chosen plans were within 1.5% of the
-// best measured ones in geometric mean. Each CTA streams ceil(K/128 / split) K blocks per tile; a K block
-// costs the larger of its tensor-core time (BLOCK_M x BLOCK_N x 128 MACs at the MAC rate measured for one
-// or two consumer warpgroups, promotion included) and its L2->SM load time (A and B tile bytes, B halved by
+// Cost model (cycles of one SM at the sustained clock, then microseconds), fitted by
+// scripts/fit_sm90_cost_model.py to an interleaved sweep of every plan on the 18 DeepSeek-V3 cases on an
+// H200 (BENCHMARKS.md, Hopper v6): on that sweep the chosen plans ran at 0.976 of the best plans' speed in
+// geometric mean (the previous constants: 0.964). Each CTA streams ceil(K/128 / split) K blocks per tile; a K block
+// costs the larger of its tensor-core time (BLOCK_M x BLOCK_N x 128 MACs at the MAC rate fitted for one or
+// two consumer warpgroups, promotion included) and its L2->SM load time (A and B tile bytes, B halved by
 // multicast). Persistent clusters take tiles round-robin: the slowest runs ceil(tiles / clusters) tiles,
 // each with a fixed overhead, an epilogue (TMA-staged, or direct stores) and, with split K, a cluster
 // reduction; plus the pipeline fill once. The time is bounded below by the DRAM time of reading A and B
@@ -31,17 +32,17 @@ namespace fp8kit::cuda::sm90 {
 namespace {
 
 // Model constants (per SM unless stated).
-constexpr double kMacPerClock2Wg = 2545.0;      // two consumer warpgroups (of 4096 peak)
-constexpr double kMacPerClock1Wg = 1612.0;      // one consumer warpgroup
-constexpr double kL2BytesPerClock = 43.75;      // TMA loads of A and B tiles
-constexpr double kStagingBytesPerClock = 64.0;  // epilogue writes to the TMA staging tile
-constexpr double kStoreBytesPerClock = 5.9;     // epilogue stores straight from registers
-constexpr double kTileOverheadCycles = 856.0;
-constexpr double kSplitOverheadCycles = 2294.0;   // two cluster barriers per tile
-constexpr double kDsmemBytesPerClock = 3.6;       // split-K partial sums read across the cluster
-constexpr double kPipelineFillCycles = 7534.0;    // first K block of a CTA: launch, DRAM latency
-constexpr double kDramEfficiency = 0.71;          // of the interface rate 2 x memory clock x bus width
-constexpr double kStreamBytesPerClock = 32.3;     // A and B bytes one CTA streams from DRAM
+constexpr double kMacPerClock2Wg = 3413.0;        // two consumer warpgroups (of 4096 peak)
+constexpr double kMacPerClock1Wg = 1880.0;        // one consumer warpgroup
+constexpr double kL2BytesPerClock = 54.61;        // TMA loads of A and B tiles
+constexpr double kStagingBytesPerClock = 102.9;   // epilogue writes to the TMA staging tile
+constexpr double kStoreBytesPerClock = 6.136;     // epilogue stores straight from registers
+constexpr double kTileOverheadCycles = 4985.0;
+constexpr double kSplitOverheadCycles = 1024.0;   // two cluster barriers per tile
+constexpr double kDsmemBytesPerClock = 2.616;     // split-K partial sums read across the cluster
+constexpr double kPipelineFillCycles = 3221.0;    // first K block of a CTA: launch, DRAM latency
+constexpr double kDramEfficiency = 0.9226;        // of the interface rate 2 x memory clock x bus width
+constexpr double kStreamBytesPerClock = 38.63;    // A and B bytes one CTA streams from DRAM
 constexpr double kSustainedClockFraction = 0.885; // of the peak SM clock, under FP8 load
 constexpr double kLaunchMicroseconds = 2.0;
 constexpr int kMaxStages = 16;
