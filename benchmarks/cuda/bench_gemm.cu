@@ -93,6 +93,7 @@ struct Options {
   std::vector<std::pair<int64_t, int64_t>> shapes = {{2112, 7168}, {24576, 1536}, {32768, 512},
                                                      {7168, 16384}, {4096, 7168}, {7168, 2048}};
   GemmScaling scaling = GemmScaling::block;
+  bool m_major_act_scales = false;  // block scaling: As M-major (columns padded to 4 rows) instead of row-major
   DType out = DType::bf16;
   int iters = 50;
   double max_seconds = 600.0;
@@ -117,6 +118,8 @@ void usage() {
       "  --m LIST            M values (default 1,16,64,128,1024,4096)\n"
       "  --shapes LIST       N:K pairs (default the six DeepSeek-V3 pairs)\n"
       "  --scaling S         block (default) or row\n"
+      "  --act-scales L      block scaling's activation scales: row-major (default, act_quant's) or m-major\n"
+      "                      (M-major, columns padded to 4 rows: the layout cuda_sm90 loads by TMA)\n"
       "  --out T             bf16 (default), f16 or f32\n"
       "  --iters N           timed calls per backend and shape (default 50)\n"
       "  --max-seconds S     stop starting new shapes after S seconds (default 600)\n"
@@ -156,6 +159,10 @@ int parse(int argc, char** argv, Options& o) {
       const std::string s = value();
       if (s != "block" && s != "row") throw Error("--scaling must be block or row, got " + s);
       o.scaling = s == "block" ? GemmScaling::block : GemmScaling::row;
+    } else if (a == "--act-scales") {
+      const std::string l = value();
+      if (l != "row-major" && l != "m-major") throw Error("--act-scales must be row-major or m-major, got " + l);
+      o.m_major_act_scales = l == "m-major";
     } else if (a == "--out") {
       const auto t = parse_dtype(value());
       if (!t || !is_high_precision(*t)) throw Error("--out must be bf16, f16 or f32");
@@ -185,10 +192,12 @@ int parse(int argc, char** argv, Options& o) {
 /// `sets` copies of one problem's operands and output, so consecutive calls miss the L2 cache.
 class ProblemSets {
  public:
-  ProblemSets(int64_t m, int64_t n, int64_t k, GemmScaling scaling, DType out, bool per_tensor, int sets, int device)
+  ProblemSets(int64_t m, int64_t n, int64_t k, GemmScaling scaling, bool m_major_act_scales, DType out,
+              bool per_tensor, int sets, int device)
       : m_(m), n_(n), k_(k) {
     const int64_t l = (k + 127) / 128;
-    const int64_t as_count = per_tensor ? 1 : (scaling == GemmScaling::block ? m * l : m);
+    const int64_t m4 = (m + 3) / 4 * 4;  // M-major activation scales: each column padded to 16 bytes
+    const int64_t as_count = per_tensor ? 1 : (scaling == GemmScaling::block ? (m_major_act_scales ? m4 : m) * l : m);
     const int64_t bs_count = per_tensor ? 1 : (scaling == GemmScaling::block ? ((n + 127) / 128) * l : n);
     for (int s = 0; s < sets; ++s) {
       Set set;
@@ -211,7 +220,8 @@ class ProblemSets {
         g.a_scales = TensorView::contiguous(set.as.get(), DType::f32, {1}, dev);
         g.b_scales = TensorView::contiguous(set.bs.get(), DType::f32, {1}, dev);
       } else if (scaling == GemmScaling::block) {
-        g.a_scales = TensorView::contiguous(set.as.get(), DType::f32, {m, l}, dev);
+        g.a_scales = m_major_act_scales ? TensorView::column_major(set.as.get(), DType::f32, m, l, m4, dev)
+                                        : TensorView::contiguous(set.as.get(), DType::f32, {m, l}, dev);
         g.b_scales = TensorView::contiguous(set.bs.get(), DType::f32, {(n + 127) / 128, l}, dev);
       } else {
         g.a_scales = TensorView::contiguous(set.as.get(), DType::f32, {m}, dev);
@@ -369,7 +379,9 @@ int run(const Options& o) {
   std::printf("card: %s (sm_%d%d, %d SMs, L2 %d MiB), CUDA runtime %d, driver %d, cuBLASLt %zu\n", prop.name, prop.major,
               prop.minor, prop.multiProcessorCount, prop.l2CacheSize >> 20, runtime, driver, cublasLtGetVersion());
   std::printf("scaling: %s, output %s, %d timed calls per backend (median), inputs rotated over enough copies for 2x L2\n",
-              o.scaling == GemmScaling::block ? "block (1x128 activations, 128x128 weights)" : "row",
+              o.scaling != GemmScaling::block ? "row"
+              : o.m_major_act_scales          ? "block (1x128 activations, M-major scales; 128x128 weights)"
+                                              : "block (1x128 activations, row-major scales; 128x128 weights)",
               std::string(dtype_name(o.out)).c_str(), o.iters);
 
   cudaStream_t stream = nullptr;
@@ -381,7 +393,7 @@ int run(const Options& o) {
   double peak_tflops = 0.0;
   if (o.peak) {
     const int64_t s = 8192;
-    ProblemSets peak(s, s, s, GemmScaling::row, DType::bf16, /*per_tensor=*/true, 2, o.device);
+    ProblemSets peak(s, s, s, GemmScaling::row, false, DType::bf16, /*per_tensor=*/true, 2, o.device);
     const Timing t = time_backend(peak, Backend::cublaslt, 20, stream);
     if (t.ran) {
       peak_tflops = 2.0 * static_cast<double>(s) * s * s / (t.us * 1e6);
@@ -413,7 +425,7 @@ int run(const Options& o) {
       const int64_t out_size = dtype_size(o.out);
       const int64_t bytes = m * k + n * k + m * n * out_size;
       const int nsets = sets_for(bytes, prop.l2CacheSize);
-      const ProblemSets sets(m, n, k, o.scaling, o.out, false, nsets, o.device);
+      const ProblemSets sets(m, n, k, o.scaling, o.m_major_act_scales, o.out, false, nsets, o.device);
       const double flop = 2.0 * static_cast<double>(m) * n * k;
       const double floor_us = static_cast<double>(n * k) / (copy_gbps * 1e3);  // the weight read once
       std::vector<Row> here;

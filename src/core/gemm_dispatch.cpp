@@ -42,10 +42,15 @@ constexpr Backend kLt = Backend::cublaslt, kSm90 = Backend::cuda_sm90, kFp8 = Ba
                   kF16 = Backend::cuda_bf16_mma;
 
 /// Hopper (compute capability 9.0), filled from bench_gemm on an H200 (BENCHMARKS.md, 2026-11-27; the
-/// six DeepSeek-V3 (N, K) pairs x M in {1, 16, 64, 128, 1024, 4096}, ragged shapes alike):
-///   M <= 128: cuda_sm90 1.02-1.85x cuBLASLt (0.98x at 7168 x 16384, M = 128);
-///   larger M, narrow: cuda_sm90 1.13-1.23x at M = 1024, 0.96-1.02x at M = 4096;
-///   larger M, wide: cuBLASLt 1.02-1.28x ahead.
+/// six DeepSeek-V3 (N, K) pairs x M in {1, 16, 64, 128, 1024, 4096}, ragged shapes alike), and checked
+/// again after Hopper v6 for both layouts of the activation scales (bench_gemm --act-scales; row-major is
+/// act_quant's default, which cuBLASLt must repack and cuda_sm90 copies with cp.async; M-major, which
+/// cuda_sm90 loads by TMA):
+///   M <= 128: cuda_sm90 1.05-1.26x cuBLASLt with row-major scales, 0.88-1.12x with M-major ones;
+///   larger M, narrow: cuda_sm90 0.97-1.30x (row-major), 0.99-1.24x (M-major);
+///   larger M, wide: cuda_sm90 0.78-1.02x (row-major), 0.91-1.02x (M-major; 0.99-1.02x at M = 4096).
+/// The order below is within 5% of the fastest on all 24 shapes with row-major scales and on 23 of 24 with
+/// M-major ones (the miss: M = 128, N = 32768, K = 512, cuBLASLt 12% ahead there, 5% behind row-major).
 /// Row scaling: cuBLASLt (cuda_sm90 is block-only). The portable kernels take what both refuse (K not a
 /// multiple of 16, unaligned rows, e5m2 B...).
 constexpr TableRow kHopperTable[] = {
