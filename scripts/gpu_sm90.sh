@@ -5,7 +5,7 @@
 # staged sources as FP8KIT_DEPS_DIR (scripts/stage_gpu_deps.sh on the main branch). FP8KIT_SM90_PROFILE,
 # a ';'-separated list of "M N K plan-prefix", profiles those plans with Nsight Compute first;
 # FP8KIT_SM90_STAGES, the same kind of list, times those plans at every pipeline depth with M-major and
-# row-major A scales (bulk copies vs cp.async) after the tests.
+# row-major A scales (TMA vs cp.async) after the tests.
 #   bash scripts/gpu_sm90.sh [--no-sweep]
 set -uo pipefail
 cd "$(dirname "$0")/.."

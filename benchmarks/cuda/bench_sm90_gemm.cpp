@@ -7,8 +7,8 @@
 // (bytes read + written) and cuBLASLt's per-tensor FP8 rate at 8192^3, and with --sweep times every launch
 // plan of our kernel (for the planner's cost model). --profile M N K "plan" runs one plan a few times, for
 // Nsight Compute (PLAN "cublaslt": cuBLASLt's GEMM). --stages M N K PLAN times one plan at every pipeline
-// depth from 2 to the most that fits (how much the loads' latency costs), with M-major A scales (bulk
-// copies) and with row-major ones (cp.async copies).
+// depth from 2 to the most that fits (how much the loads' latency costs), with M-major A scales (loaded
+// by TMA) and with row-major ones (cp.async copies).
 //
 //   fp8kit_bench_sm90_gemm [--sweep] [--iters N] [--csv FILE] [--profile M N K PLAN] [--stages M N K PLAN]
 #include <cublasLt.h>
@@ -286,7 +286,7 @@ int stage_scan(int64_t m, int64_t n, int64_t k, const std::string& wanted, size_
   const auto sets = make_sets(m, n, k, l2, 11);
   const int count = static_cast<int>(sets.size());
   // The same problems with row-major A scales (their values do not matter for the time), which the kernel
-  // copies with cp.async instead of one bulk copy per K block.
+  // copies with cp.async instead of loading them by TMA.
   std::vector<std::unique_ptr<Buffer>> row_major_scales;
   std::vector<core::GemmProblem> row_major(sets.size());
   for (size_t i = 0; i < sets.size(); ++i) {

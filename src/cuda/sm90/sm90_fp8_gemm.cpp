@@ -52,7 +52,7 @@ std::string why_not(const core::GemmProblem& p) {
 }  // namespace
 
 // Scale layouts: As and Bs may have any strides (row-major, M-major padded or not, broadcast). M-major As
-// with 16-byte aligned columns (DeepGEMM's TMA-aligned layout) is the fast path: one bulk copy per K block;
+// with 16-byte aligned columns (DeepGEMM's TMA-aligned layout) is the fast path: loaded by TMA with the tiles;
 // any other layout is copied with 4-byte cp.async. D may have any row stride (stores come straight from
 // registers).
 Verdict supports_fp8_gemm(const core::GemmProblem& p) {

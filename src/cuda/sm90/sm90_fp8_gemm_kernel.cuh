@@ -61,7 +61,8 @@ struct TileShape {
   static constexpr int kChunks = kWgCols / kChunkCols;
   static constexpr int kDBytes = kBlockM * kBlockN * 2;
   // Registers per thread after reallocation (setmaxnreg) when there are two consumer warpgroups: the
-  // producer keeps 40, the consumers take the rest of the 64K-register file.
+  // producer keeps 56 (its B-scale loop spilled at 40), the consumers take the rest of the 64K-register
+  // file (224: the 256x128 and double-buffered 128x128 fragments fit without spills).
   static constexpr int kProducerRegisters = 56;
   static constexpr int kConsumerRegisters = 224;
 
