@@ -517,9 +517,10 @@ int main(int argc, char** argv) {
       }
       const double floor_us = static_cast<double>(r.n) * static_cast<double>(r.k) / copy_bytes_per_s * 1e6;
       const double flop = 2.0 * static_cast<double>(r.m) * static_cast<double>(r.n) * static_cast<double>(r.k);
-      std::printf("| %lld | %lld | %lld | %.1f | %.1f | %.0f | %.2f | %s | %s %.1f |", static_cast<long long>(r.m),
+      const std::string best = sweep ? r.best_plan + fmt(" %.1f", r.best_us) : "(no sweep)";
+      std::printf("| %lld | %lld | %lld | %.1f | %.1f | %.0f | %.2f | %s | %s |", static_cast<long long>(r.m),
                   static_cast<long long>(r.n), static_cast<long long>(r.k), r.cublas_us, r.ours_us,
-                  flop / r.ours_us / 1e6, speedup, r.plan.c_str(), r.best_plan.c_str(), r.best_us);
+                  flop / r.ours_us / 1e6, speedup, r.plan.c_str(), best.c_str());
       if (r.m == 64) {
         std::printf(" %.2f (floor %.1f us)%s |\n", r.ours_us / floor_us, floor_us,
                     r.ours_us <= std::max(1.3 * floor_us, floor_us + 5.0) ? "" : " over bar");
