@@ -410,7 +410,7 @@ int main(int argc, char** argv) {
       csv.open(csv_path);
       // The plan's features after its description: what scripts/fit_sm90_cost_model.py needs.
       csv << "m,n,k,backend,plan,us,tflops,predicted_us,block_m,block_n,math_warpgroups,multicast,"
-             "split_k,tma_store,grid,num_tiles\n";
+             "split_k,tma_store,grid,num_tiles,store_chunk_cols\n";
     }
     const std::pair<int64_t, int64_t> nk[] = {{2112, 7168}, {24576, 1536}, {32768, 512},
                                               {7168, 16384}, {4096, 7168}, {7168, 2048}};
@@ -439,7 +439,7 @@ int main(int argc, char** argv) {
           row.cublas_us = timer.median_us([&](int i) { refs[static_cast<size_t>(i % count)]->run(stream); }, iters, count);
           if (csv.is_open()) {
             csv << m << ',' << n << ',' << k << ",cublaslt,," << row.cublas_us << ',' << tflops(row.cublas_us)
-                << ",,,,,,,,,\n";
+                << ",,,,,,,,,,\n";
           }
         }
         const core::GemmProblem& p0 = sets.front()->problem;
@@ -480,7 +480,8 @@ int main(int argc, char** argv) {
               csv << m << ',' << n << ',' << k << ",sm90," << name << ',' << us << ',' << tflops(us) << ','
                   << q.predicted_us << ',' << q.tile->block_m << ',' << q.tile->block_n << ','
                   << q.tile->math_warpgroups << ',' << (q.multicast ? 1 : 0) << ','
-                  << q.split_k << ',' << (q.tma_store ? 1 : 0) << ',' << q.grid << ',' << q.num_tiles << '\n';
+                  << q.split_k << ',' << (q.tma_store ? 1 : 0) << ',' << q.grid << ',' << q.num_tiles << ','
+                  << q.tile->store_chunk_cols << '\n';
             }
             if (name == row.plan) row.chosen_sweep_us = us;
             if (!(us >= row.best_us)) {

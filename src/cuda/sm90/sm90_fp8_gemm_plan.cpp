@@ -3,8 +3,8 @@
 //
 // Cost model (cycles of one SM at the sustained clock, then microseconds), fitted by
 // scripts/fit_sm90_cost_model.py to an interleaved sweep of every plan on the 18 DeepSeek-V3 cases on an
-// H200 (BENCHMARKS.md, Hopper v6): on that sweep the chosen plans ran at 0.976 of the best plans' speed in
-// geometric mean (the previous constants: 0.964). Each CTA streams ceil(K/128 / split) K blocks per tile; a K block
+// H200 (BENCHMARKS.md, Hopper v6): fitted on one sweep, the plans chosen on the next ran at 0.987 of the
+// best plans' speed in geometric mean (0.983 without the per-box epilogue term, 0.964 before the refit). Each CTA streams ceil(K/128 / split) K blocks per tile; a K block
 // costs the larger of its tensor-core time (BLOCK_M x BLOCK_N x 128 MACs at the MAC rate fitted for one or
 // two consumer warpgroups, promotion included) and its L2->SM load time (A and B tile bytes, B halved by
 // multicast). Persistent clusters take tiles round-robin: the slowest runs ceil(tiles / clusters) tiles,
@@ -32,17 +32,18 @@ namespace fp8kit::cuda::sm90 {
 namespace {
 
 // Model constants (per SM unless stated).
-constexpr double kMacPerClock2Wg = 3413.0;        // two consumer warpgroups (of 4096 peak)
-constexpr double kMacPerClock1Wg = 1880.0;        // one consumer warpgroup
-constexpr double kL2BytesPerClock = 54.61;        // TMA loads of A and B tiles
-constexpr double kStagingBytesPerClock = 102.9;   // epilogue writes to the TMA staging tile
-constexpr double kStoreBytesPerClock = 6.136;     // epilogue stores straight from registers
-constexpr double kTileOverheadCycles = 4985.0;
-constexpr double kSplitOverheadCycles = 1024.0;   // two cluster barriers per tile
-constexpr double kDsmemBytesPerClock = 2.616;     // split-K partial sums read across the cluster
-constexpr double kPipelineFillCycles = 3221.0;    // first K block of a CTA: launch, DRAM latency
-constexpr double kDramEfficiency = 0.9226;        // of the interface rate 2 x memory clock x bus width
-constexpr double kStreamBytesPerClock = 38.63;    // A and B bytes one CTA streams from DRAM
+constexpr double kMacPerClock2Wg = 3584.0;        // two consumer warpgroups (of 4096 peak)
+constexpr double kMacPerClock1Wg = 1957.0;        // one consumer warpgroup
+constexpr double kL2BytesPerClock = 57.49;        // TMA loads of A and B tiles
+constexpr double kStagingBytesPerClock = 180.5;   // epilogue writes to the TMA staging tile
+constexpr double kStoreBoxCycles = 405.1;         // each TMA store box of that epilogue
+constexpr double kStoreBytesPerClock = 3.848;     // epilogue stores straight from registers
+constexpr double kTileOverheadCycles = 4457.0;
+constexpr double kSplitOverheadCycles = 675.8;    // two cluster barriers per tile
+constexpr double kDsmemBytesPerClock = 2.433;     // split-K partial sums read across the cluster
+constexpr double kPipelineFillCycles = 1619.0;    // first K block of a CTA: launch, DRAM latency
+constexpr double kDramEfficiency = 0.9765;        // of the interface rate 2 x memory clock x bus width
+constexpr double kStreamBytesPerClock = 40.0;     // A and B bytes one CTA streams from DRAM
 constexpr double kSustainedClockFraction = 0.885; // of the peak SM clock, under FP8 load
 constexpr double kLaunchMicroseconds = 2.0;
 constexpr int kMaxStages = 16;
@@ -122,7 +123,10 @@ double predict_us(const core::GemmProblem& p, const LaunchPlan& plan, const Devi
 
   const double mma = bm * bn * 128.0 / (t.math_warpgroups == 2 ? kMacPerClock2Wg : kMacPerClock1Wg);
   const double load = 128.0 * (bm + (plan.multicast ? bn / 2 : bn)) / kL2BytesPerClock;
-  const double epilogue = plan.tma_store ? bm * bn * 2.0 / kStagingBytesPerClock
+  // The staged epilogue also pays per TMA store box: (BLOCK_M / 64) x (BLOCK_N / box columns) boxes, seven
+  // 16-column boxes for 64x112 against two 64-column ones for 64x128.
+  const double store_boxes = (bm / 64.0) * (bn / t.store_chunk_cols);
+  const double epilogue = plan.tma_store ? bm * bn * 2.0 / kStagingBytesPerClock + store_boxes * kStoreBoxCycles
                                          : bm * bn * out_size(p) / plan.split_k / kStoreBytesPerClock;
   double per_tile = k_blocks_per_cta * std::max(mma, load) + kTileOverheadCycles + epilogue;
   if (plan.split_k > 1) {
