@@ -110,23 +110,24 @@ def _cdiv(a, b):
     return (a + b - 1) // b
 
 
+def m_major_column(rows: int) -> int:
+    """The column stride of M-major scales over `rows` rows: rows padded to a multiple of 4 (16 bytes of
+    fp32, TMA-aligned; the layout the Hopper GEMM loads by TMA)."""
+    return _cdiv(rows, 4) * 4
+
+
 def group_scale_buffer(
     lead: Sequence[int], groups: int, dtype: torch.dtype, column_major: bool, like: torch.Tensor
 ) -> torch.Tensor:
-    """Scales [*lead, groups]; column_major: an M-major view of a [groups, ceil(M/4)*4] buffer (TMA-aligned)."""
+    """Scales [*lead, groups]; column_major: an M-major view of a [groups, m_major_column(M)] buffer."""
     if not column_major:
         return _empty((*lead, groups), dtype, like)
     rows = 1
     for n in lead:
         rows = rows * n
-    padded = _cdiv(rows, 4) * 4
-    strides = []
-    step = 1
-    for n in reversed(lead):
-        strides.append(step)
-        step = step * n
-    strides.reverse()
-    return like.new_empty(groups * padded, dtype=dtype).as_strided((*lead, groups), (*strides, padded))
+    padded = m_major_column(rows)
+    return like.new_empty(groups * padded, dtype=dtype).as_strided((*lead, groups),
+                                                                   (*_contiguous_strides(lead), padded))
 
 
 _LIB = torch.library.Library("fp8kit", "DEF")
@@ -459,14 +460,14 @@ def _contiguous_strides(shape) -> tuple:
 def _activation_scratch(x, y, groups: int):
     """The fused linear ops' temporaries in one byte buffer: the quantized activations q (x's shape,
     e4m3fn) and their fp32 scales (x's leading dims + [groups]; groups = 0: per-row scales, x's leading
-    dims), 16-byte aligned, with their raw descriptors. Group scales are M-major with each group's column
-    padded to a multiple of 4 rows (16 bytes): the Hopper GEMM loads that layout by TMA with the tiles,
-    about 10% faster at large M than copying row-major scales. One allocation and no tensor views: these
+    dims), 16-byte aligned, with their raw descriptors. Group scales are M-major (m_major_column): the
+    Hopper GEMM loads that layout by TMA with the tiles, about 10% faster at large M than copying
+    row-major scales. One allocation and no tensor views: these
     are the costs that matter at decode sizes. The caller keeps the buffer alive until its launches are
     enqueued (stream-ordered reuse after that)."""
     shape = tuple(x.shape)
     m = y.numel() // y.shape[-1]
-    m4 = (m + 3) // 4 * 4
+    m4 = m_major_column(m)
     if len(shape) == 2:  # the common case, without the generic stride computation
         q_strides = (shape[1], 1)
         lead, s_strides = ((m, groups), (1, m4)) if groups else ((m,), (1,))
