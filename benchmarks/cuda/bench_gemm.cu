@@ -25,6 +25,7 @@
 
 #include "common/numerics.h"
 #include "cuda/common/cuda_check.h"
+#include "cuda/support/gpu_timing.h"
 #include "fp8kit/fp8kit.h"
 
 namespace fp8kit::bench {
@@ -59,15 +60,6 @@ __global__ void fill_scales(float* p, size_t n, uint64_t seed) {
        i += static_cast<size_t>(gridDim.x) * blockDim.x) {
     p[i] = ldexpf(1.0f + static_cast<float>(hash32(seed + i) % 1024) / 1024.0f, -10 + static_cast<int>(i % 2));
   }
-}
-
-/// Holds the stream for `ns` nanoseconds so every timed call is queued before the GPU reaches it.
-__global__ void spin(uint64_t ns) {
-  uint64_t t0 = 0, t = 0;
-  asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t0));
-  do {
-    asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t));
-  } while (t - t0 < ns);
 }
 
 void* device_alloc(size_t bytes) {
@@ -289,8 +281,7 @@ Timing time_backend(const ProblemSets& sets, Backend b, int iters, cudaStream_t 
   FP8KIT_CUDA_CHECK(cudaStreamSynchronize(stream));
   std::vector<cudaEvent_t> events(static_cast<size_t>(2 * iters));
   for (auto& e : events) FP8KIT_CUDA_CHECK(cudaEventCreate(&e));
-  spin<<<1, 1, 0, stream>>>(uint64_t{20} * 1000 * 1000);
-  FP8KIT_CUDA_CHECK_LAUNCH("spin");
+  bench::hold_stream(stream, 20 * 1000);
   for (int i = 0; i < iters; ++i) {
     FP8KIT_CUDA_CHECK(cudaEventRecord(events[static_cast<size_t>(2 * i)], stream));
     fp8kit::gemm(sets.args(static_cast<size_t>(i) + 1), o);
