@@ -5,7 +5,8 @@
 # staged sources as FP8KIT_DEPS_DIR (scripts/stage_gpu_deps.sh on the main branch). FP8KIT_SM90_PROFILE,
 # a ';'-separated list of "M N K plan-prefix", profiles those plans with Nsight Compute first;
 # FP8KIT_SM90_STAGES, the same kind of list, times those plans at every pipeline depth with M-major and
-# row-major A scales (TMA vs cp.async) after the tests.
+# row-major A scales (TMA vs cp.async) after the tests; FP8KIT_SM90_TRACE, the same kind of list, prints
+# where those plans' launches spend their time (per-CTA timer stamps, with and without L2 prefetch).
 #   bash scripts/gpu_sm90.sh [--no-sweep]
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -66,6 +67,15 @@ grep -E "^\[  (PASSED|FAILED|SKIPPED) " "$OUT/test.log"
 if [[ $rc -eq 124 ]]; then
   echo "tests timed out (a hang?): skipping the benchmark"
   exit 1
+fi
+
+if [[ -n "${FP8KIT_SM90_TRACE:-}" ]]; then
+  echo "== launch timelines"
+  IFS=';' read -ra traces <<<"$FP8KIT_SM90_TRACE"
+  for spec in "${traces[@]}"; do
+    read -r m n k plan <<<"$spec"
+    timeout 60 ./build/benchmarks/fp8kit_bench_sm90_gemm --trace "$m" "$n" "$k" "$plan" 2>&1 | grep -E "^trace|no plan"
+  done
 fi
 
 if [[ -n "${FP8KIT_SM90_STAGES:-}" ]]; then

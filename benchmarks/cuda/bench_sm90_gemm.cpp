@@ -1,6 +1,7 @@
 // bench_sm90_gemm: the Hopper FP8 block-scaled GEMM (cuda_sm90) against cuBLASLt's block-scaled FP8 GEMM
 // (VEC128_32F activations x BLK128x128_32F weights) on the 18 DeepSeek-V3 cases of issue #8, in one run on
-// one card. Kernel time: launches run back to back, each between two CUDA events, cycling through enough
+// one card. Kernel time: launches queued behind a spin kernel (so the host's launch overhead never shows)
+// run back to back, each between two CUDA events, cycling through enough
 // copies of the operands (A, B, scales, D) that every launch reads its inputs from DRAM, not from the 50 MB
 // L2 (a memset between launches would instead leave L2 full of dirty lines whose write-back the timed
 // kernel pays for); the median is reported. Also measures the card's device-to-device copy bandwidth
@@ -8,9 +9,12 @@
 // plan of our kernel (for the planner's cost model). --profile M N K "plan" runs one plan a few times, for
 // Nsight Compute (PLAN "cublaslt": cuBLASLt's GEMM). --stages M N K PLAN times one plan at every pipeline
 // depth from 2 to the most that fits (how much the loads' latency costs), with M-major A scales (loaded
-// by TMA) and with row-major ones (cp.async copies).
+// by TMA) and with row-major ones (cp.async copies). --trace M N K PLAN prints where one plan's launch spends
+// its time (per-CTA timer stamps: start, first load, first data, K loop, split-K reduction, epilogue, exit),
+// beside the same kernel launched with no tiles (the fixed cost of a launch).
 //
 //   fp8kit_bench_sm90_gemm [--sweep] [--iters N] [--csv FILE] [--profile M N K PLAN] [--stages M N K PLAN]
+//                          [--trace M N K PLAN]
 #include <cublasLt.h>
 #include <cuda_runtime.h>
 
@@ -30,7 +34,9 @@
 #include "common/numerics.h"
 #include "cuda/common/cuda_check.h"
 #include "cuda/sm90/sm90_fp8_gemm.h"
+#include "cuda/sm90/sm90_fp8_gemm_params.h"
 #include "cuda/sm90/sm90_fp8_gemm_plan.h"
+#include "cuda/support/gpu_timing.h"
 
 namespace {
 
@@ -81,6 +87,8 @@ std::vector<float> random_scales(size_t count, uint32_t seed) {
 }
 
 /// Times launches (median, microseconds): `launch(i)` runs repetition i; the caller cycles its operand sets.
+/// The timed launches are queued behind a spin kernel long enough for the host to queue all of them (50 us
+/// each, generously), so each event pair brackets GPU work only (gpu_timing.h).
 class Timer {
  public:
   explicit Timer(cudaStream_t stream) : stream_(stream) {}
@@ -88,6 +96,7 @@ class Timer {
     for (int i = 0; i < warmup; ++i) launch(i);
     std::vector<cudaEvent_t> events(static_cast<size_t>(2 * iters));
     for (auto& e : events) FP8KIT_CUDA_CHECK(cudaEventCreate(&e));
+    bench::hold_stream(stream_, 500 + 50 * static_cast<uint64_t>(iters));
     for (int i = 0; i < iters; ++i) {
       FP8KIT_CUDA_CHECK(cudaEventRecord(events[static_cast<size_t>(2 * i)], stream_));
       launch(warmup + i);
@@ -108,6 +117,27 @@ class Timer {
  private:
   cudaStream_t stream_;
 };
+
+/// Times several launchers against each other: kRounds passes over all of them, alternating direction, each
+/// timing every launcher briefly; a launcher's time is the median of its passes. (Timing each in one go made
+/// the later ones run on a hotter, slower-clocked card: 5-15% above the same plan timed first.)
+std::vector<double> interleaved_us(Timer& timer, const std::vector<std::function<void(int)>>& launches, int iters,
+                                   int warmup) {
+  constexpr int kRounds = 3;
+  std::vector<std::vector<double>> passes(launches.size());
+  for (int round = 0; round < kRounds; ++round) {
+    for (size_t visit = 0; visit < launches.size(); ++visit) {
+      const size_t j = round % 2 == 0 ? visit : launches.size() - 1 - visit;
+      passes[j].push_back(timer.median_us(launches[j], iters, warmup));
+    }
+  }
+  std::vector<double> us;
+  for (auto& p : passes) {
+    std::sort(p.begin(), p.end());
+    us.push_back(p[p.size() / 2]);
+  }
+  return us;
+}
 
 /// cuBLASLt FP8 GEMM D[M,N] = A[M,K] B[N,K]^T in bf16: column-major D^T = B_w^T(op T) x A_act(op N).
 class CublasLtGemm {
@@ -303,7 +333,7 @@ int stage_scan(int64_t m, int64_t n, int64_t k, const std::string& wanted, size_
     for (int stages = 2; stages <= plan.stages; ++stages) {
       cuda::sm90::LaunchPlan p = plan;
       p.stages = stages;
-      p.smem_bytes = cuda::sm90::smem_bytes_for(*p.tile, stages, p.tma_store);
+      p.smem_bytes = cuda::sm90::smem_bytes_for(*p.tile, stages, p.tma_store, p.split_k);
       const double us = timer.median_us(
           [&](int i) { cuda::sm90::run_fp8_gemm(sets[static_cast<size_t>(i % count)]->problem, p); }, iters, count);
       const double us_row_major = timer.median_us(
@@ -319,12 +349,87 @@ int stage_scan(int64_t m, int64_t n, int64_t k, const std::string& wanted, size_
   return 1;
 }
 
+/// --trace: runs the first plan of one case whose description starts with `wanted` recording per-CTA
+/// %globaltimer stamps (KernelParams::trace), and prints where a launch's time goes: each stamp's median and
+/// maximum over the CTAs, in microseconds after the first CTA started, the median over launches; beside it
+/// the CUDA-event time of the same launches. Then the same for the same launch with no tiles: what a
+/// launch of this kernel and grid costs before any work.
+int trace(int64_t m, int64_t n, int64_t k, const std::string& wanted, size_t l2, Timer& timer, cudaStream_t stream) {
+  const auto sets = make_sets(m, n, k, l2, 13);
+  const int count = static_cast<int>(sets.size());
+  for (auto& set : sets) set->problem.stream = stream;
+  for (const auto& found : cuda::sm90::candidate_plans(sets.front()->problem)) {
+    if (cuda::sm90::describe(found).rfind(wanted, 0) != 0) continue;
+    constexpr int kLaunches = 15;
+    const size_t slots = static_cast<size_t>(found.grid) * cuda::sm90::kTraceSlots;
+    Buffer stamps(slots * 8 * kLaunches);
+    for (const int tiles : {found.num_tiles, 0}) {
+      cuda::sm90::LaunchPlan plan = found;
+      plan.num_tiles = tiles;
+      FP8KIT_CUDA_CHECK(cudaMemset(stamps.ptr, 0, stamps.bytes));
+      const double event_us = timer.median_us(
+          [&](int i) {
+            plan.trace = i >= count ? static_cast<uint64_t*>(stamps.ptr) + (i - count) % kLaunches * slots : nullptr;
+            cuda::sm90::run_fp8_gemm(sets[static_cast<size_t>(i % count)]->problem, plan);
+          },
+          kLaunches, count);
+      std::vector<uint64_t> host(slots * kLaunches);
+      FP8KIT_CUDA_CHECK(cudaMemcpy(host.data(), stamps.ptr, host.size() * 8, cudaMemcpyDeviceToHost));
+      // Per launch: each time slot's median and maximum over the CTAs, relative to the earliest entry.
+      constexpr int kTimes = cuda::sm90::kTraceExit + 1;
+      std::vector<double> med[kTimes], max[kTimes], span;
+      uint64_t step = UINT64_MAX;  // the timer's smallest nonzero difference seen (its resolution, roughly)
+      for (int l = 0; l < kLaunches; ++l) {
+        const uint64_t* t = host.data() + static_cast<size_t>(l) * slots;
+        uint64_t t0 = UINT64_MAX, t_end = 0;
+        for (int c = 0; c < plan.grid; ++c) {
+          t0 = std::min(t0, t[c * cuda::sm90::kTraceSlots + cuda::sm90::kTraceEntry]);
+          t_end = std::max(t_end, t[c * cuda::sm90::kTraceSlots + cuda::sm90::kTraceExit]);
+        }
+        span.push_back(static_cast<double>(t_end - t0) * 1e-3);
+        for (int s = 0; s < kTimes; ++s) {
+          std::vector<double> v;
+          for (int c = 0; c < plan.grid; ++c) {
+            const uint64_t x = t[c * cuda::sm90::kTraceSlots + s];
+            if (x == 0) continue;  // not written: a CTA without tiles, or a slot only thread 0 of some CTAs sets
+            v.push_back(static_cast<double>(x - t0) * 1e-3);
+            if (x > t0) step = std::min(step, x - t0);
+          }
+          if (v.empty()) continue;
+          std::sort(v.begin(), v.end());
+          med[s].push_back(v[v.size() / 2]);
+          max[s].push_back(v.back());
+        }
+      }
+      auto median = [](std::vector<double> v) -> double {
+        if (v.empty()) return NAN;
+        std::sort(v.begin(), v.end());
+        return v[v.size() / 2];
+      };
+      static const char* const kNames[kTimes] = {"entry", "first load", "first data", "K loop done",
+                                                  "received", "reduced", "epilogue done", "exit"};
+      std::printf("trace M=%lld N=%lld K=%lld %s%s: event %.1f us, span (first entry to last exit) %.1f us; median / max "
+                  "over CTAs, us after the first entry:",
+                  static_cast<long long>(m), static_cast<long long>(n), static_cast<long long>(k),
+                  cuda::sm90::describe(plan).c_str(), tiles == 0 ? " with no tiles" : "", event_us, median(span));
+      for (int s = 0; s < kTimes; ++s) {
+        if (!med[s].empty()) std::printf(" %s %.2f / %.2f;", kNames[s], median(med[s]), median(max[s]));
+      }
+      std::printf(" timer step >= %llu ns\n", static_cast<unsigned long long>(step));
+    }
+    return 0;
+  }
+  std::fprintf(stderr, "no plan '%s' for M=%lld N=%lld K=%lld\n", wanted.c_str(), static_cast<long long>(m),
+               static_cast<long long>(n), static_cast<long long>(k));
+  return 1;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   bool sweep = false;
   int iters = 30;
-  std::string csv_path, profile_plan, stages_plan;
+  std::string csv_path, profile_plan, stages_plan, trace_plan;
   int64_t profile_shape[3] = {0, 0, 0};
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
@@ -334,11 +439,13 @@ int main(int argc, char** argv) {
       iters = std::atoi(argv[++i]);
     } else if (arg == "--csv" && i + 1 < argc) {
       csv_path = argv[++i];
-    } else if ((arg == "--profile" || arg == "--stages") && i + 4 < argc) {
+    } else if ((arg == "--profile" || arg == "--stages" || arg == "--trace") && i + 4 < argc) {
       for (auto& v : profile_shape) v = std::atoll(argv[++i]);
-      (arg == "--profile" ? profile_plan : stages_plan) = argv[++i];
+      (arg == "--profile" ? profile_plan : arg == "--stages" ? stages_plan : trace_plan) = argv[++i];
     } else {
-      std::fprintf(stderr, "usage: %s [--sweep] [--iters N] [--csv FILE] [--profile M N K PLAN] [--stages M N K PLAN]\n",
+      std::fprintf(stderr,
+                   "usage: %s [--sweep] [--iters N] [--csv FILE] [--profile M N K PLAN] [--stages M N K PLAN] "
+                   "[--trace M N K PLAN]\n",
                    argv[0]);
       return 2;
     }
@@ -377,6 +484,9 @@ int main(int argc, char** argv) {
     if (!profile_plan.empty()) {
       return profile(profile_shape[0], profile_shape[1], profile_shape[2], profile_plan, lt, workspace, stream);
     }
+    if (!trace_plan.empty()) {
+      return trace(profile_shape[0], profile_shape[1], profile_shape[2], trace_plan, l2, timer, stream);
+    }
     if (!stages_plan.empty()) {
       return stage_scan(profile_shape[0], profile_shape[1], profile_shape[2], stages_plan, l2, timer, iters, stream);
     }
@@ -401,8 +511,10 @@ int main(int argc, char** argv) {
         const double dense_us = timer.median_us([&](int) { dense.run(stream); }, 10, 2);
         fp8_dense_tflops = 2.0 * s * s * s / (dense_us * 1e-6) / 1e12;
       }
-      std::printf("copy bandwidth %.0f GB/s (read + write); cuBLASLt per-tensor FP8 8192^3: %.0f TFLOP/s\n",
-                  copy_bytes_per_s / 1e9, fp8_dense_tflops);
+      const double empty_us = timer.median_us([&](int) { bench::launch_empty_kernel(stream); }, 30, 2);
+      std::printf("copy bandwidth %.0f GB/s (read + write); cuBLASLt per-tensor FP8 8192^3: %.0f TFLOP/s; an empty "
+                  "kernel: %.1f us (the timing method's floor)\n",
+                  copy_bytes_per_s / 1e9, fp8_dense_tflops, empty_us);
     }
 
     std::ofstream csv;
@@ -457,23 +569,15 @@ int main(int argc, char** argv) {
           row.diff = rel_diff_bf16(ours, theirs);
         }
         if (sweep) {
-          // Interleaved: kSweepRounds passes over all plans, alternating direction, each timing every plan
-          // briefly; a plan's time is the median of its passes. (Timing each plan in one go made the later
-          // plans of a case run on a hotter, slower-clocked card: 5-15% above the table's times.)
-          constexpr int kSweepRounds = 3;
           const auto plans = cuda::sm90::candidate_plans(p0);
-          std::vector<std::vector<double>> passes(plans.size());
-          for (int round = 0; round < kSweepRounds; ++round) {
-            for (size_t visit = 0; visit < plans.size(); ++visit) {
-              const size_t j = round % 2 == 0 ? visit : plans.size() - 1 - visit;
-              passes[j].push_back(timer.median_us(
-                  [&](int i) { cuda::sm90::run_fp8_gemm(sets[static_cast<size_t>(i % count)]->problem, plans[j]); },
-                  std::max(3, iters / 10), count));
-            }
+          std::vector<std::function<void(int)>> launches;
+          for (const auto& q : plans) {
+            launches.push_back(
+                [&sets, count, q](int i) { cuda::sm90::run_fp8_gemm(sets[static_cast<size_t>(i % count)]->problem, q); });
           }
+          const std::vector<double> times = interleaved_us(timer, launches, std::max(3, iters / 10), count);
           for (size_t j = 0; j < plans.size(); ++j) {
-            std::sort(passes[j].begin(), passes[j].end());
-            const double us = passes[j][passes[j].size() / 2];
+            const double us = times[j];
             const std::string name = cuda::sm90::describe(plans[j]);
             if (csv.is_open()) {
               const cuda::sm90::LaunchPlan& q = plans[j];

@@ -330,8 +330,8 @@ void run_and_check(const Shape& s, const Options& o, bool all_plans) {
             << ", worst of " << plans.size() << " plans " << worst_error << "\n";
 }
 
-/// Every plan (tile shape, cluster, TMA store or not) on two small ragged shapes: the sweep
-/// compute-sanitizer runs (scripts/gpu_check.sh sanitize).
+/// Every plan (tile shape, cluster, TMA store or not) on three small shapes: the sweep compute-sanitizer
+/// runs (scripts/gpu_check.sh sanitize).
 TEST(Sm90Gemm, SmallShapesOfEveryKernel) {
   FP8KIT_SKIP_WITHOUT_SM90();
   Options o;
@@ -345,6 +345,11 @@ TEST(Sm90Gemm, SmallShapesOfEveryKernel) {
   o.pad_ab = 32;
   o.pad_d = 0;
   run_and_check({130, 260, 384}, o, /*all_plans=*/true);
+  // 45-50 tiles and 8 K blocks: split-3 and split-4 clusters run two tiles or more each, so the split-K
+  // exchange reuses its receive slots (sm90_fp8_gemm_split_k.cuh).
+  o.out = DType::bf16;
+  o.a_scales = ScaleLayout::m_major;
+  run_and_check({320, 1120, 1024}, o, /*all_plans=*/true);
 }
 
 TEST(Sm90Gemm, EveryPlanOnRaggedShapes) {

@@ -19,8 +19,11 @@
 //    issued before kb is promoted, so the tensor core always has work queued.
 //  - epilogue: bias (fp32) and rounding to D's type; bf16/f16 tiles are staged in swizzled shared memory
 //    and written by TMA stores that complete while the next tile computes, other outputs are stored
-//    straight from registers. With split K the partial tiles are first summed across the cluster through
-//    distributed shared memory, in the order of the CTA ranks, so results are deterministic.
+//    straight from registers. With split K the partial tiles are first exchanged across the cluster
+//    through distributed shared memory (st.async into each owner's receive area) and summed in the order of
+//    the CTA ranks, so results are deterministic.
+//  - diagnostics: the kTrace instantiation (launched when KernelParams::trace is set) has a few threads
+//    write %globaltimer stamps per CTA (TraceSlot).
 #pragma once
 
 #include <cuda.h>
@@ -29,8 +32,10 @@
 #include <cuda_runtime.h>
 
 #include <cstdint>
+#include <type_traits>
 
 #include "cuda/sm90/sm90_fp8_gemm_params.h"
+#include "cuda/sm90/sm90_fp8_gemm_split_k.cuh"
 #include "cuda/sm90/sm90_ptx.cuh"
 #include "cuda/sm90/sm90_wgmma_fp8.cuh"
 
@@ -54,6 +59,9 @@ struct TileShape {
   // Double-buffered scratch accumulators where they fit in the registers (3 fragments + ~40): the tensor
   // core then never waits for a promotion.
   static constexpr bool kDoubleBuffer = kWaves == 1 && kWgCols <= 128;
+  // Split K for one-wave tiles only: with two waves the exchange's code did not fit beside the 256x128
+  // fragments (spills), and a tile that large has no use for split K where there are tiles for every SM.
+  static constexpr bool kSplitK = kWaves == 1;
   // TMA-store epilogue: each warpgroup's 64-row slices are staged as column chunks of kChunkCols 16-bit
   // values (one swizzle span: 128, 64 or 32 bytes per row).
   static constexpr int kChunkCols = kWgCols % 64 == 0 ? 64 : kWgCols % 32 == 0 ? 32 : 16;
@@ -144,6 +152,18 @@ __device__ __forceinline__ void promote(float (&acc)[Shape::kColGroups * 4], con
   }
 }
 
+/// Writes `value` to this CTA's slot of the trace where `write` holds (trace instantiation only). A predicated
+/// store, not a branch, so that the traced kernel stays close to the production one: a consumer-side
+/// `if (threadIdx.x == 0)` around a stamp moved the main loop's index arithmetic off the uniform datapath
+/// (256x128 ran 14-20% slower at M = 4096).
+__device__ __forceinline__ void stamp(const KernelParams& p, TraceSlot slot, uint64_t value, bool write) {
+  uint64_t* at = p.trace + blockIdx.x * kTraceSlots + slot;
+  asm volatile(
+      "{\n.reg .pred w;\nsetp.ne.u32 w, %2, 0;\n@w st.global.u64 [%0], %1;\n}" ::"l"(at), "l"(value),
+      "r"(static_cast<uint32_t>(write))
+      : "memory");
+}
+
 /// Writes values of D at (row, col) and (row, col + 1); col + 1 only when in bounds.
 template <OutKind kOut>
 __device__ __forceinline__ void store_pair(const KernelParams& p, int32_t row, int32_t col, float v0, float v1) {
@@ -176,16 +196,51 @@ __device__ __forceinline__ void store_pair(const KernelParams& p, int32_t row, i
   }
 }
 
-/// Bias, rounding and stores of one consumer warpgroup's accumulators. With split K, only the column
-/// groups this CTA reduced (group % split == rank) are written.
+template <OutKind kOut>
+__device__ __forceinline__ uint32_t pack_pair(float v0, float v1) {
+  if constexpr (kOut == OutKind::bf16) {
+    const __nv_bfloat162 h = __floats2bfloat162_rn(v0, v1);
+    return *reinterpret_cast<const uint32_t*>(&h);
+  } else {
+    const __half2 h = __floats2half2_rn(v0, v1);
+    return *reinterpret_cast<const uint32_t*>(&h);
+  }
+}
+
+/// Bias, rounding and stores of one consumer warpgroup's accumulators, straight from registers. Where the
+/// thread's rows and the warpgroup's columns are all inside D and D allows pair stores (the usual case),
+/// one short straight-line run of stores from two row pointers: this epilogue runs from cold instruction
+/// caches in decode-sized launches, where its code size is most of its cost (BENCHMARKS.md, Hopper v7).
 template <class Shape, OutKind kOut>
 __device__ void store_tile(const KernelParams& p, const float (&acc)[Shape::kWaves][Shape::kColGroups * 4],
-                           int32_t row_base, int32_t col_base, uint32_t split, uint32_t cta_rank) {
+                           int32_t row_base, int32_t col_base) {
   const int lane = threadIdx.x % 32;
+  const int32_t col0 = col_base + (lane % 4) * 2;
+  const int32_t last_row = row_base + (Shape::kWaves - 1) * 64 * Shape::kWgM + 8;
+  if (p.pair_stores && p.bias_kind == BiasKind::none && last_row < p.m && col_base + Shape::kWgCols <= p.n) {
+    using Pair = std::conditional_t<kOut == OutKind::f32, float2, uint32_t>;
+#pragma unroll
+    for (int w = 0; w < Shape::kWaves; ++w) {
+#pragma unroll
+      for (int h = 0; h < 2; ++h) {
+        const int64_t row = row_base + w * 64 * Shape::kWgM + h * 8;
+        Pair* d = reinterpret_cast<Pair*>(static_cast<char*>(p.d) + (row * p.ldd + col0) * (kOut == OutKind::f32 ? 4 : 2));
+#pragma unroll
+        for (int j = 0; j < Shape::kColGroups; ++j) {
+          const float v0 = acc[w][j * 4 + h * 2], v1 = acc[w][j * 4 + h * 2 + 1];
+          if constexpr (kOut == OutKind::f32) {
+            d[j * 4] = make_float2(v0, v1);
+          } else {
+            d[j * 4] = pack_pair<kOut>(v0, v1);
+          }
+        }
+      }
+    }
+    return;
+  }
 #pragma unroll
   for (int j = 0; j < Shape::kColGroups; ++j) {
-    if (split > 1 && static_cast<uint32_t>(j) % split != cta_rank) continue;
-    const int32_t col = col_base + j * 8 + (lane % 4) * 2;
+    const int32_t col = col0 + j * 8;
     if (col >= p.n) continue;
     float bias0 = 0.0f, bias1 = 0.0f;
     if (p.bias_kind != BiasKind::none) {
@@ -205,23 +260,6 @@ __device__ void store_tile(const KernelParams& p, const float (&acc)[Shape::kWav
   }
 }
 
-
-template <OutKind kOut>
-__device__ __forceinline__ uint32_t pack_pair(float v0, float v1) {
-  if constexpr (kOut == OutKind::bf16) {
-    const __nv_bfloat162 h = __floats2bfloat162_rn(v0, v1);
-    return *reinterpret_cast<const uint32_t*>(&h);
-  } else {
-    const __half2 h = __floats2half2_rn(v0, v1);
-    return *reinterpret_cast<const uint32_t*>(&h);
-  }
-}
-
-/// Barrier of all consumer warpgroups' threads (hardware barrier 3).
-template <int kMathWarpgroups>
-__device__ __forceinline__ void consumers_barrier() {
-  asm volatile("bar.sync 3, %0;" ::"n"(kMathWarpgroups * 128) : "memory");
-}
 
 /// Barrier of the 128 threads of consumer warpgroup `wg` (hardware barriers 1 and 2; 0 is __syncthreads).
 __device__ __forceinline__ void warpgroup_barrier(int wg) {
@@ -429,7 +467,10 @@ struct Consumer {
 
 }  // namespace detail
 
-template <class Shape>
+/// kTrace: the diagnostic instantiation, which writes KernelParams::trace (bench_sm90_gemm --trace); the
+/// production one has none of its code (a consumer-side stamp, even predicated off, changed the 256x128
+/// main loop's scheduling and cost up to 4-9% at M = 4096).
+template <class Shape, bool kTrace>
 __global__ void __launch_bounds__(Shape::kThreads, 1)
     fp8_gemm_kernel(const __grid_constant__ CUtensorMap tma_a, const __grid_constant__ CUtensorMap tma_b,
                     const __grid_constant__ CUtensorMap tma_as, const __grid_constant__ CUtensorMap tma_d,
@@ -439,7 +480,8 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
   constexpr int kBlockM = Shape::kBlockM, kBlockN = Shape::kBlockN;
 
   // Shared memory: [D staging (TMA-store epilogue only)][A stages][B stages][scale stages][full barriers]
-  // [empty barriers], 1024-byte aligned so that TMA's 128-byte swizzle matches the wgmma descriptors.
+  // [empty barriers][split K only: recv_full, recv_free barriers, receive area], 1024-byte aligned so that
+  // TMA's 128-byte swizzle matches the wgmma descriptors.
   extern __shared__ uint8_t smem_raw[];
   // (Offsetting smem_raw, rather than rounding an integer, keeps the pointers known to be shared memory.)
   uint8_t* smem = smem_raw + ((1024u - (ptx::smem_addr(smem_raw) & 1023u)) & 1023u);
@@ -457,15 +499,25 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
   const uint32_t cta_rank = cluster_size > 1 ? ptx::cluster_cta_rank() : 0u;
   const int32_t cluster_id = static_cast<int32_t>(blockIdx.x / cluster_size);
   const int32_t num_clusters = static_cast<int32_t>(gridDim.x / cluster_size);
+  // Split K: the exchange's two barriers and receive area (16-byte aligned: the scale stages are 128-byte
+  // multiples and the barriers come in pairs).
+  uint64_t* recv_full = empty + stages;
+  uint64_t* recv_free = recv_full + 1;
+  uint8_t* recv = reinterpret_cast<uint8_t*>(recv_free + 1);
   constexpr int kProducerWarp = Shape::kMathWarpgroups * 4;
   constexpr int kScaleWarps = 3;  // producer warps 1-3
 
   if (threadIdx.x == 0) {
+    if (kTrace) detail::stamp(p, kTraceEntry, ptx::global_timer_ns(), true);
     for (int s = 0; s < stages; ++s) {
       // The TMA thread's arrive.expect_tx, plus the B-scale thread's (A scales by TMA) or the 32 lanes of
       // a scale-copy warp (cp.async).
       ptx::barrier_init(&full[s], p.a_scales_tma ? 1 + 1 : 1 + 32);
       ptx::barrier_init(&empty[s], Shape::kMathWarpgroups * 4 * (p.multicast ? 2 : 1));
+    }
+    if (Shape::kSplitK && p.split_k > 1) {
+      ptx::barrier_init(recv_full, 1);  // this CTA's arrive.expect_tx, then the senders' bytes
+      ptx::barrier_init(recv_free, (p.split_k - 1) * Shape::kMathWarpgroups * 4);  // the other ranks' warps
     }
     ptx::barrier_init_fence();
   }
@@ -493,6 +545,10 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
         if (lane == 0) {
           const int32_t m0 = m_block * kBlockM;
           const uint32_t scale_bytes = p.a_scales_tma ? kBlockM * 4u : 0u;  // rows past M arrive as zeros
+          // Each CTA of a multicast pair loads half of the B tile's rows into both CTAs.
+          const int32_t b_half = p.multicast ? static_cast<int32_t>(cta_rank) * (kBlockN / 2) : 0;
+          const int32_t b_row0 = tc.n_block * kBlockN + b_half;
+          if (kTrace && tile == cluster_id) detail::stamp(p, kTraceFirstLoad, ptx::global_timer_ns(), true);
           for (int32_t kb = kr.begin; kb < kr.end; ++kb) {
             ptx::barrier_wait(&empty[pipe.stage], pipe.phase ^ 1u);
             uint64_t* bar = &full[pipe.stage];
@@ -501,12 +557,10 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
             if (scale_bytes != 0) ptx::tma_load_2d(smem_scales + pipe.stage * Shape::kScaleStride, &tma_as, m0, kb, bar);
             uint8_t* b_dst = smem_b + pipe.stage * Shape::kBBytes;
             if (p.multicast) {
-              // Each CTA of the pair loads half of the B tile's rows into both CTAs.
-              const int32_t half = static_cast<int32_t>(cta_rank) * (kBlockN / 2);
-              ptx::tma_load_2d_multicast(b_dst + half * Shape::kBlockK, &tma_b, kb * Shape::kBlockK,
-                                         tc.n_block * kBlockN + half, bar, uint16_t{0x3});
+              ptx::tma_load_2d_multicast(b_dst + b_half * Shape::kBlockK, &tma_b, kb * Shape::kBlockK, b_row0, bar,
+                                         uint16_t{0x3});
             } else {
-              ptx::tma_load_2d(b_dst, &tma_b, kb * Shape::kBlockK, tc.n_block * kBlockN, bar);
+              ptx::tma_load_2d(b_dst, &tma_b, kb * Shape::kBlockK, b_row0, bar);
             }
             pipe.advance(stages);
           }
@@ -561,12 +615,6 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
           ptx::cp_async_arrive_noinc(&full[pipe.stage]);
         }
       }
-      if (p.split_k > 1) {
-        // The consumers' two reduction barriers (partials written; partials read).
-        __syncwarp();
-        ptx::cluster_sync();
-        ptx::cluster_sync();
-      }
     }
     if (p.multicast) {
       // No CTA may exit while its peer can still multicast into it or arrive on its barriers.
@@ -602,59 +650,48 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
 #pragma unroll
         for (int i = 0; i < kAcc; ++i) acc[w][i] = 0.0f;
       }
+      if (kTrace && tile == cluster_id && kr.begin < kr.end) {
+        ptx::barrier_wait(&full[pipe.stage], pipe.phase);  // (waited for again, at once, by the K loop)
+        detail::stamp(p, kTraceFirstData, ptx::global_timer_ns(), threadIdx.x == 0);
+      }
       if constexpr (Shape::kDoubleBuffer) {
         consumer.run_double(acc, scratch0, scratch1, pipe, kr, j_split);
       } else {
         consumer.run_single(acc, scratch0, pipe, kr, j_split);
       }
+      if (kTrace) detail::stamp(p, kTraceMainLoopDone, ptx::global_timer_ns(), threadIdx.x == 0);
 
-      const uint32_t split = p.split_k;
-      if (split > 1) {
-        // Deterministic split-K (never with the TMA-store epilogue): every CTA parks its partial tile in its
-        // own shared memory (the drained pipeline stages), then CTA r sums column groups j % split == r over ranks 0, 1, ... in order.
-        // The stages are drained only once every consumer warpgroup has finished its K blocks: the
-        // warpgroups run up to `stages` K blocks apart, so one that parks early would overwrite A and B
-        // tiles another is still multiplying (seen under racecheck's slowed scheduling as wrong sums).
-        if constexpr (Shape::kMathWarpgroups > 1) detail::consumers_barrier<Shape::kMathWarpgroups>();
-        // Thread t's float4 of column group j of wave w lives at parked + ((wg, w, j) * 128 + t) * 16: a
-        // warp's 16-byte accesses cover 512 contiguous bytes (no bank conflicts).
-        constexpr uint32_t kGroupBytes = 128 * 16;
-        const uint32_t parked = ptx::opaque(ptx::smem_addr(smem_a)) +
-                                static_cast<uint32_t>((wg * Shape::kWaves * Shape::kColGroups) * kGroupBytes) +
-                                (threadIdx.x % 128) * 16;
-#pragma unroll
-        for (int w = 0; w < Shape::kWaves; ++w) {
-#pragma unroll
-          for (int j = 0; j < Shape::kColGroups; ++j) {
-            ptx::st_shared_v4(parked + (w * Shape::kColGroups + j) * kGroupBytes,
-                              make_float4(acc[w][j * 4], acc[w][j * 4 + 1], acc[w][j * 4 + 2], acc[w][j * 4 + 3]));
+      // Split K (never with the TMA-store epilogue): consumer warp u's rows are finished by the CTA of rank
+      // u % split, which adds the other CTAs' partials to its own (sm90_fp8_gemm_split_k.cuh).
+      bool store = true;
+      if constexpr (Shape::kSplitK) {
+        if (p.split_k > 1) {
+          const detail::SplitKExchange<Shape> exchange{
+              recv, recv_full, recv_free, p.split_k, cta_rank,
+              split_k_slot_bytes(Shape::kMathWarpgroups * 4, Shape::kColGroups, p.split_k)};
+          const uint32_t parity = static_cast<uint32_t>((tile - cluster_id) / num_clusters) & 1u;
+          store = exchange.owner(warp) == cta_rank;
+          const bool probe = kTrace && warp == static_cast<int>(cta_rank);  // a unit this rank finishes
+          if (store) {
+            exchange.reduce(acc, warp, parity, [&] {
+              if (probe) detail::stamp(p, kTraceReceived, ptx::global_timer_ns(), lane == 0);
+            });
+          } else {
+            exchange.push(acc, warp, parity);
           }
-        }
-        ptx::cluster_sync();
-        for (uint32_t q = 0; q < split; ++q) {
-          const uint32_t remote = ptx::map_to_cta(parked, q);
+          if (probe) {
+            float sum = 0.0f;  // the stamp waits for every load and add
 #pragma unroll
-          for (int w = 0; w < Shape::kWaves; ++w) {
-#pragma unroll
-            for (int j = 0; j < Shape::kColGroups; ++j) {
-              if (static_cast<uint32_t>(j) % split != cta_rank) continue;
-              const float4 v = ptx::ld_cluster_v4(remote + (w * Shape::kColGroups + j) * kGroupBytes);
-              // Rank 0 starts the sum: the order is 0, 1, ..., split - 1 for every element.
-              acc[w][j * 4] = q == 0 ? v.x : acc[w][j * 4] + v.x;
-              acc[w][j * 4 + 1] = q == 0 ? v.y : acc[w][j * 4 + 1] + v.y;
-              acc[w][j * 4 + 2] = q == 0 ? v.z : acc[w][j * 4 + 2] + v.z;
-              acc[w][j * 4 + 3] = q == 0 ? v.w : acc[w][j * 4 + 3] + v.w;
-            }
+            for (int i = 0; i < kAcc; ++i) sum += acc[0][i];
+            detail::stamp(p, kTraceReduced, ptx::global_timer_ns_after(sum), lane == 0);
           }
+          if (tile + num_clusters < p.num_tiles) exchange.release();
         }
-        // Generic-proxy accesses to the stages must be ordered before the next tile's TMA writes.
-        ::cuda::ptx::fence_proxy_async();
-        ptx::cluster_sync();
       }
 
       const int32_t row_base = ptx::opaque(m_block * kBlockM + wg_m * 64 + row_in_slice);
       const int32_t col_base = ptx::opaque(tile_col0 + wg_n * Shape::kWgCols);
-      if (m_block < p.num_m_blocks) {
+      if (m_block < p.num_m_blocks && store) {
         if (p.tma_store) {
           uint8_t* staging = smem_d + wg * (Shape::kDBytes / Shape::kMathWarpgroups);
           const int32_t row0 = m_block * kBlockM + wg_m * 64;
@@ -665,16 +702,24 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
           }
         } else {
           switch (p.out) {
-            case OutKind::bf16: detail::store_tile<Shape, OutKind::bf16>(p, acc, row_base, col_base, split, cta_rank); break;
-            case OutKind::f16: detail::store_tile<Shape, OutKind::f16>(p, acc, row_base, col_base, split, cta_rank); break;
-            case OutKind::f32: detail::store_tile<Shape, OutKind::f32>(p, acc, row_base, col_base, split, cta_rank); break;
+            case OutKind::bf16: detail::store_tile<Shape, OutKind::bf16>(p, acc, row_base, col_base); break;
+            case OutKind::f16: detail::store_tile<Shape, OutKind::f16>(p, acc, row_base, col_base); break;
+            case OutKind::f32: detail::store_tile<Shape, OutKind::f32>(p, acc, row_base, col_base); break;
           }
         }
       }
+      if (kTrace) detail::stamp(p, kTraceEpilogueDone, ptx::global_timer_ns(), threadIdx.x == 0);
     }
     // Bulk stores must finish reading shared memory before the CTA exits.
     if (p.tma_store && threadIdx.x % 128 == 0) ptx::bulk_wait();
     if (p.multicast) ptx::cluster_sync();
+    if (kTrace) {
+      const bool first = threadIdx.x == 0;
+      detail::stamp(p, kTraceExit, ptx::global_timer_ns(), first);
+      detail::stamp(p, kTraceTiles, cluster_id < p.num_tiles ? (p.num_tiles - 1 - cluster_id) / num_clusters + 1 : 0,
+                    first);
+      detail::stamp(p, kTraceSm, ptx::sm_id(), first);
+    }
   }
 }
 

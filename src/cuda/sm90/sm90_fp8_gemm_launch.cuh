@@ -12,7 +12,8 @@
 namespace fp8kit::cuda::sm90 {
 namespace detail {
 
-/// Raises the kernel's dynamic shared-memory limit to the device maximum, once per device.
+/// Raises the kernels' (production and trace) dynamic shared-memory limit to the device maximum, once per
+/// device.
 template <class Shape>
 void allow_max_shared_memory() {
   static std::atomic<uint64_t> done_devices{0};
@@ -22,7 +23,10 @@ void allow_max_shared_memory() {
   if (bit != 0 && (done_devices.load(std::memory_order_acquire) & bit) != 0) return;
   int max_optin = 0;
   FP8KIT_CUDA_CHECK(cudaDeviceGetAttribute(&max_optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, device));
-  FP8KIT_CUDA_CHECK(cudaFuncSetAttribute(fp8_gemm_kernel<Shape>, cudaFuncAttributeMaxDynamicSharedMemorySize, max_optin));
+  for (const void* kernel : {reinterpret_cast<const void*>(fp8_gemm_kernel<Shape, false>),
+                             reinterpret_cast<const void*>(fp8_gemm_kernel<Shape, true>)}) {
+    FP8KIT_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, max_optin));
+  }
   done_devices.fetch_or(bit, std::memory_order_acq_rel);
 }
 
@@ -49,7 +53,11 @@ void launch(const CUtensorMap& a, const CUtensorMap& b, const CUtensorMap& as, c
   allow_max_shared_memory<Shape>();
   cudaLaunchAttribute attribute;
   const cudaLaunchConfig_t config = launch_config<Shape>(grid, cluster, smem_bytes, stream, &attribute);
-  FP8KIT_CUDA_CHECK(cudaLaunchKernelEx(&config, fp8_gemm_kernel<Shape>, a, b, as, d, p));
+  if (p.trace != nullptr) {
+    FP8KIT_CUDA_CHECK(cudaLaunchKernelEx(&config, fp8_gemm_kernel<Shape, true>, a, b, as, d, p));
+  } else {
+    FP8KIT_CUDA_CHECK(cudaLaunchKernelEx(&config, fp8_gemm_kernel<Shape, false>, a, b, as, d, p));
+  }
 }
 
 template <class Shape>
@@ -58,7 +66,7 @@ int max_active_clusters(int cluster, size_t smem_bytes) {
   cudaLaunchAttribute attribute;
   const cudaLaunchConfig_t config = launch_config<Shape>(cluster, cluster, smem_bytes, nullptr, &attribute);
   int clusters = 0;
-  FP8KIT_CUDA_CHECK(cudaOccupancyMaxActiveClusters(&clusters, fp8_gemm_kernel<Shape>, &config));
+  FP8KIT_CUDA_CHECK(cudaOccupancyMaxActiveClusters(&clusters, fp8_gemm_kernel<Shape, false>, &config));
   return clusters;
 }
 
@@ -71,8 +79,9 @@ TileConfig make_tile_config(const char* name) {
   t.block_m = Shape::kBlockM;
   t.block_n = Shape::kBlockN;
   t.math_warpgroups = Shape::kMathWarpgroups;
-  t.stage_ab_bytes = Shape::kABytes + Shape::kBBytes;
-  t.stage_bytes = t.stage_ab_bytes + Shape::kScaleStride * 4 + 2 * 8;
+  t.stage_bytes = Shape::kABytes + Shape::kBBytes + Shape::kScaleStride * 4 + 2 * 8;
+  t.col_groups = Shape::kColGroups;
+  t.split_k_units = Shape::kSplitK ? Shape::kMathWarpgroups * 4 : 0;
   t.d_staging_bytes = Shape::kDBytes;
   t.store_chunk_cols = Shape::kChunkCols;
   t.launch = &detail::launch<Shape>;

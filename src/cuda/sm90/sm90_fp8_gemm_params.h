@@ -46,7 +46,30 @@ struct KernelParams {
   uint8_t tma_store = 0;    // 1: the epilogue stages D in shared memory and writes it with TMA (bf16/f16)
   uint8_t a_scales_tma = 0;  // 1: As is M-major with 16-byte aligned columns (as_row_stride 1, as_col_stride a
                              // multiple of 4 and >= M, base 16-byte aligned): A scales come by TMA with the tiles
+  uint64_t* trace = nullptr;  // diagnostics (bench_sm90_gemm --trace): kTraceSlots timestamps per CTA, or nullptr
 };
+
+/// Per-CTA slots of KernelParams::trace: %globaltimer nanoseconds at each point, then counts.
+enum TraceSlot : int {
+  kTraceEntry = 0,        // thread 0, first instruction
+  kTraceFirstLoad,        // the TMA thread issues its first K block
+  kTraceFirstData,        // consumer thread 0 sees its first stage full
+  kTraceMainLoopDone,     // consumer thread 0 leaves the K loop of its last tile
+  kTraceReceived,         // split K, consumer warp `rank` (a unit its CTA finishes): the other CTAs' partials
+  kTraceReduced,          //   have arrived; ... it has added them (loads and adds complete)
+  kTraceEpilogueDone,     // consumer thread 0 has written (or issued the stores of) its last tile
+  kTraceExit,             // consumer thread 0, after its stores completed, about to exit
+  kTraceTiles,            // tiles this CTA ran
+  kTraceSm,               // the SM it ran on
+  kTraceSlots
+};
+
+/// Bytes of one slot of the split-K receive area (sm90_fp8_gemm_split_k.cuh): the ceil(units / split) units
+/// (consumer warps) a rank finishes, each 32 lanes x `col_groups` float4s. The area has split - 1 slots,
+/// after the pipeline's barriers and two more of its own.
+FP8KIT_SM90_HD constexpr int32_t split_k_slot_bytes(int32_t units, int32_t col_groups, int32_t split) {
+  return (units + split - 1) / split * col_groups * 32 * 16;
+}
 
 /// Coordinates of tile `tile`: the m-unit (an m-block, or a pair of them with multicast) and the n-block.
 /// Tiles walk `group_n` n-blocks for one m-unit, then the next m-unit, so that the clusters running at

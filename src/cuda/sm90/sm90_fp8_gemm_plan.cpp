@@ -174,28 +174,25 @@ std::vector<LaunchPlan> candidate_plans(const core::GemmProblem& p) {
     const int64_t m_blocks = ceil_div(p.m(), tile.block_m), n_blocks = ceil_div(p.n(), tile.block_n);
     for (const bool tma_store : {false, true}) {
       if (tma_store && !tma_store_ok) continue;
-      const int stages = std::min<int>(
-          kMaxStages, (dev.max_smem - 1024 - (tma_store ? tile.d_staging_bytes : 0)) / tile.stage_bytes);
-      if (stages < 2) continue;
       for (const bool multicast : {false, true}) {
         // Pairs of m-blocks only where every pair is complete.
         if (multicast && (m_blocks < 2 || m_blocks % 2 != 0)) continue;
         const int64_t m_units = multicast ? m_blocks / 2 : m_blocks;
         for (const int split : kSplitCandidates) {
-          if (split > 1 && (multicast || tma_store)) continue;
+          // Split K: clusters of at most 8 CTAs, one-wave tiles, each rank finishing at least one warp's rows.
+          if (split > 1 && (multicast || tma_store || split > tile.split_k_units)) continue;
           if (split > 1 && (k_blocks < 2 * split || m_units * n_blocks >= dev.sms)) continue;
-          // Split-K partial tiles are parked in the drained pipeline stages.
-          if (split > 1 &&
-              static_cast<int64_t>(stages) * tile.stage_ab_bytes < int64_t{4} * tile.block_m * tile.block_n) {
-            continue;
-          }
+          // The most stages that fit beside the staging tile and the split-K receive area.
+          const int64_t room = int64_t{dev.max_smem} - static_cast<int64_t>(smem_bytes_for(tile, 0, tma_store, split));
+          const int stages = static_cast<int>(std::min<int64_t>(kMaxStages, room / tile.stage_bytes));
+          if (stages < 2) continue;
           LaunchPlan plan;
           plan.tile = &tile;
           plan.multicast = multicast;
           plan.split_k = split;
           plan.tma_store = tma_store;
           plan.stages = stages;
-          plan.smem_bytes = smem_bytes_for(tile, stages, tma_store);
+          plan.smem_bytes = smem_bytes_for(tile, stages, tma_store, split);
           plan.num_tiles = static_cast<int>(m_units * n_blocks);
           const int cluster = plan.cluster_size();
           const int slots = active_clusters(tile, cluster, plan.smem_bytes, p.device.index);
@@ -280,6 +277,7 @@ void run_fp8_gemm(const core::GemmProblem& p, const LaunchPlan& plan) {
   kp.pair_stores = (p.d.ld % 2 == 0 && reinterpret_cast<uintptr_t>(p.d.data) % (2 * esize) == 0) ? 1 : 0;
   kp.tma_store = plan.tma_store ? 1 : 0;
   kp.a_scales_tma = a_scales_tma_allowed(p) ? 1 : 0;
+  kp.trace = plan.trace;
 
   const CUtensorMap map_a = make_fp8_kmajor_tensor_map(p.a.data, p.m(), p.k(), p.a.ld, tile.block_m);
   const CUtensorMap map_b =

@@ -1,7 +1,8 @@
 // sm90_ptx.cuh: the Hopper (sm_90a) primitives the FP8 GEMM is built from: mbarriers, TMA loads (plain and
-// multicast), 4-byte cp.async with mbarrier completion, cluster barriers and remote arrivals, wgmma
-// fences and descriptors, and register reallocation. CCCL's cuda::ptx where it has the instruction,
-// inline PTX where it has not (wgmma, setmaxnreg, mapa, cp.async). Device code only.
+// multicast), 4-byte cp.async with mbarrier completion, cluster barriers and remote
+// arrivals, wgmma fences and descriptors, register reallocation, and the timer and SM id of the trace.
+// CCCL's cuda::ptx where it has the instruction, inline PTX where it has not (wgmma, setmaxnreg, mapa,
+// cp.async, timers). Device code only.
 #pragma once
 
 #include <cuda.h>
@@ -122,17 +123,18 @@ __device__ __forceinline__ uint32_t map_to_cta(uint32_t addr, uint32_t cta_rank)
   return out;
 }
 
-__device__ __forceinline__ void st_shared_v4(uint32_t addr, float4 v) {
-  asm volatile("st.shared.v4.f32 [%0], {%1, %2, %3, %4};" ::"r"(addr), "f"(v.x), "f"(v.y), "f"(v.z), "f"(v.w)
+/// Asynchronous 16-byte store into the shared memory of a CTA of the cluster (addresses from map_to_cta); its
+/// 16 bytes complete on that CTA's mbarrier `remote_bar` (complete_tx).
+__device__ __forceinline__ void st_async_v4(uint32_t remote_addr, float4 v, uint32_t remote_bar) {
+  asm volatile("st.async.shared::cluster.mbarrier::complete_tx::bytes.v4.f32 [%0], {%1, %2, %3, %4}, [%5];" ::"r"(
+                   remote_addr),
+               "f"(v.x), "f"(v.y), "f"(v.z), "f"(v.w), "r"(remote_bar)
                : "memory");
 }
 
-/// 16-byte load from the distributed shared memory of the cluster (an address from map_to_cta).
-__device__ __forceinline__ float4 ld_cluster_v4(uint32_t addr) {
+__device__ __forceinline__ float4 ld_shared_v4(uint32_t addr) {
   float4 v;
-  asm volatile("ld.shared::cluster.v4.f32 {%0, %1, %2, %3}, [%4];"
-               : "=f"(v.x), "=f"(v.y), "=f"(v.z), "=f"(v.w)
-               : "r"(addr)
+  asm volatile("ld.shared.v4.f32 {%0, %1, %2, %3}, [%4];" : "=f"(v.x), "=f"(v.y), "=f"(v.z), "=f"(v.w) : "r"(addr)
                : "memory");
   return v;
 }
@@ -168,6 +170,26 @@ __device__ __forceinline__ T opaque(T v) {
   static_assert(sizeof(T) == 4, "32-bit values only");
   asm volatile("mov.b32 %0, %0;" : "+r"(v));
   return v;
+}
+
+// ---- diagnostics ---------------------------------------------------------------------------------------
+
+/// The GPU-wide nanosecond timer (comparable across SMs).
+__device__ __forceinline__ uint64_t global_timer_ns() {
+  uint64_t t;
+  asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t));
+  return t;
+}
+/// The timer, read once `v` has been computed (an input of the read).
+__device__ __forceinline__ uint64_t global_timer_ns_after(float v) {
+  uint64_t t;
+  asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t) : "f"(v));
+  return t;
+}
+__device__ __forceinline__ uint32_t sm_id() {
+  uint32_t id;
+  asm volatile("mov.u32 %0, %%smid;" : "=r"(id));
+  return id;
 }
 
 // ---- register reallocation -----------------------------------------------------------------------------
