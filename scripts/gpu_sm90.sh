@@ -69,23 +69,18 @@ if [[ $rc -eq 124 ]]; then
   exit 1
 fi
 
-if [[ -n "${FP8KIT_SM90_TRACE:-}" ]]; then
-  echo "== launch timelines"
-  IFS=';' read -ra traces <<<"$FP8KIT_SM90_TRACE"
-  for spec in "${traces[@]}"; do
+# Runs the benchmark's --MODE on each "M N K plan" of a ';'-separated list and keeps its result lines.
+each_plan() {  # mode, list, title
+  [[ -z "$2" ]] && return
+  echo "== $3"
+  IFS=';' read -ra specs <<<"$2"
+  for spec in "${specs[@]}"; do
     read -r m n k plan <<<"$spec"
-    timeout 60 ./build/benchmarks/fp8kit_bench_sm90_gemm --trace "$m" "$n" "$k" "$plan" 2>&1 | grep -E "^trace|no plan"
+    timeout 60 ./build/benchmarks/fp8kit_bench_sm90_gemm "--$1" "$m" "$n" "$k" "$plan" 2>&1 | grep -E "^$1|no plan"
   done
-fi
-
-if [[ -n "${FP8KIT_SM90_STAGES:-}" ]]; then
-  echo "== pipeline depth and A-scale layout"
-  IFS=';' read -ra scans <<<"$FP8KIT_SM90_STAGES"
-  for spec in "${scans[@]}"; do
-    read -r m n k plan <<<"$spec"
-    timeout 60 ./build/benchmarks/fp8kit_bench_sm90_gemm --stages "$m" "$n" "$k" "$plan" 2>&1 | grep -E "^stages|no plan"
-  done
-fi
+}
+each_plan trace "${FP8KIT_SM90_TRACE:-}" "launch timelines"
+each_plan stages "${FP8KIT_SM90_STAGES:-}" "pipeline depth and A-scale layout"
 
 echo "== wgmma ceiling"
 timeout 60 ./build/benchmarks/fp8kit_bench_wgmma_ceiling 2>&1 | tee "$OUT/ceiling.log"
