@@ -1,8 +1,8 @@
 // sm90_fp8_gemm_split_k.cuh: the split-K exchange of the Hopper FP8 GEMM kernel. The `split` CTAs of a
-// cluster each computed the whole tile over their share of K. The tile's rows are finished in units of one
-// consumer warp's 16 rows (a warp holds all columns of its rows): unit u (consumer warp u of the CTA) is
-// finished by the CTA of rank u % split, which receives the other CTAs' partial sums of the unit and adds
-// them to its own, its own first and the others in increasing rank: the same order every run.
+// cluster each computed the whole tile over their share of K. The tile is finished in units of one consumer
+// warp's fragment (its 16 rows of its warpgroup's columns): unit u (consumer warp u of the CTA) is finished
+// by the CTA of rank u % split, which receives the other CTAs' partial sums of the unit and adds them to its
+// own, its own first and the others in increasing rank: the same order every run.
 //
 // Each CTA owns a receive area: one slot per other rank, holding that rank's partials of the units this
 // CTA finishes, lane-interleaved (float4 i of lane l of local unit v at ((v * kAcc / 4 + i) * 32 + l) * 16,
@@ -15,7 +15,7 @@
 // epilogue once per CTA, from cold instruction caches, so the epilogue's cost is mostly its code size. The
 // v6 exchange (partials parked, pulled with ld.shared::cluster between two cluster barriers, column
 // groups owned round-robin) and a first st.async version with the same ownership both compiled to a
-// branchy copy of the loop per column group and took 6.5-8 us of a 20-50 us GEMM; here each warp sends or
+// branchy copy of the loop per column group and took 6.5-9 us of a 20-50 us GEMM; here each warp sends or
 // sums its whole fragment with straight-line code and one rolled loop over the ranks.
 #pragma once
 
