@@ -27,6 +27,7 @@
 #include <fstream>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -86,6 +87,13 @@ std::vector<float> random_scales(size_t count, uint32_t seed) {
   return out;
 }
 
+/// The median (the upper one of an even count) of `v`, or NaN for none.
+double median(std::vector<double> v) {
+  if (v.empty()) return NAN;
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
 /// Times launches (median, microseconds): `launch(i)` runs repetition i; the caller cycles its operand sets.
 /// The timed launches are queued behind a spin kernel long enough for the host to queue all of them (50 us
 /// each, generously), so each event pair brackets GPU work only (gpu_timing.h).
@@ -103,15 +111,14 @@ class Timer {
       FP8KIT_CUDA_CHECK(cudaEventRecord(events[static_cast<size_t>(2 * i + 1)], stream_));
     }
     FP8KIT_CUDA_CHECK(cudaStreamSynchronize(stream_));
-    std::vector<float> times;
+    std::vector<double> times;
     for (int i = 0; i < iters; ++i) {
       float ms = 0.0f;
       FP8KIT_CUDA_CHECK(cudaEventElapsedTime(&ms, events[static_cast<size_t>(2 * i)], events[static_cast<size_t>(2 * i + 1)]));
-      times.push_back(ms * 1e3f);
+      times.push_back(static_cast<double>(ms * 1e3f));
     }
     for (auto& e : events) cudaEventDestroy(e);
-    std::sort(times.begin(), times.end());
-    return times[times.size() / 2];
+    return median(std::move(times));
   }
 
  private:
@@ -132,10 +139,7 @@ std::vector<double> interleaved_us(Timer& timer, const std::vector<std::function
     }
   }
   std::vector<double> us;
-  for (auto& p : passes) {
-    std::sort(p.begin(), p.end());
-    us.push_back(p[p.size() / 2]);
-  }
+  for (auto& p : passes) us.push_back(median(std::move(p)));
   return us;
 }
 
@@ -279,6 +283,16 @@ std::string fmt(const char* format, double v) {
   return buf;
 }
 
+/// The first candidate plan for `p` whose description starts with `wanted`, or none (after saying so).
+std::optional<cuda::sm90::LaunchPlan> plan_named(const core::GemmProblem& p, const std::string& wanted) {
+  for (const auto& plan : cuda::sm90::candidate_plans(p)) {
+    if (cuda::sm90::describe(plan).rfind(wanted, 0) == 0) return plan;
+  }
+  std::fprintf(stderr, "no plan '%s' for M=%lld N=%lld K=%lld\n", wanted.c_str(), static_cast<long long>(p.m()),
+               static_cast<long long>(p.n()), static_cast<long long>(p.k()));
+  return std::nullopt;
+}
+
 /// --profile: runs the first plan of one case whose description starts with `wanted` (or cuBLASLt's
 /// block-scaled GEMM, for `wanted` = "cublaslt"), five times (for Nsight Compute's --launch-skip/--launch-count).
 int profile(int64_t m, int64_t n, int64_t k, const std::string& wanted, cublasLtHandle_t lt, const Buffer& workspace,
@@ -296,17 +310,13 @@ int profile(int64_t m, int64_t n, int64_t k, const std::string& wanted, cublasLt
                 static_cast<long long>(k));
     return 0;
   }
-  for (const auto& plan : cuda::sm90::candidate_plans(set.problem)) {
-    if (cuda::sm90::describe(plan).rfind(wanted, 0) != 0) continue;
-    for (int i = 0; i < 5; ++i) cuda::sm90::run_fp8_gemm(set.problem, plan);
-    FP8KIT_CUDA_CHECK(cudaStreamSynchronize(stream));
-    std::printf("profiled %s on M=%lld N=%lld K=%lld\n", cuda::sm90::describe(plan).c_str(), static_cast<long long>(m),
-                static_cast<long long>(n), static_cast<long long>(k));
-    return 0;
-  }
-  std::fprintf(stderr, "no plan '%s' for M=%lld N=%lld K=%lld\n", wanted.c_str(), static_cast<long long>(m),
-               static_cast<long long>(n), static_cast<long long>(k));
-  return 1;
+  const auto plan = plan_named(set.problem, wanted);
+  if (!plan) return 1;
+  for (int i = 0; i < 5; ++i) cuda::sm90::run_fp8_gemm(set.problem, *plan);
+  FP8KIT_CUDA_CHECK(cudaStreamSynchronize(stream));
+  std::printf("profiled %s on M=%lld N=%lld K=%lld\n", cuda::sm90::describe(*plan).c_str(), static_cast<long long>(m),
+              static_cast<long long>(n), static_cast<long long>(k));
+  return 0;
 }
 
 /// --stages: times the first plan of one case whose description starts with `wanted` at every pipeline depth
@@ -328,25 +338,21 @@ int stage_scan(int64_t m, int64_t n, int64_t k, const std::string& wanted, size_
     row_major[i].a_scales = {row_major_scales.back()->ptr, DType::f32, m, kb, kb, 1};
   }
   const double flop = 2.0 * static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);
-  for (const auto& plan : cuda::sm90::candidate_plans(sets.front()->problem)) {
-    if (cuda::sm90::describe(plan).rfind(wanted, 0) != 0) continue;
-    for (int stages = 2; stages <= plan.stages; ++stages) {
-      cuda::sm90::LaunchPlan p = plan;
-      p.stages = stages;
-      p.smem_bytes = cuda::sm90::smem_bytes_for(*p.tile, stages, p.tma_store, p.split_k);
-      const double us = timer.median_us(
-          [&](int i) { cuda::sm90::run_fp8_gemm(sets[static_cast<size_t>(i % count)]->problem, p); }, iters, count);
-      const double us_row_major = timer.median_us(
-          [&](int i) { cuda::sm90::run_fp8_gemm(row_major[static_cast<size_t>(i % count)], p); }, iters, count);
-      std::printf("stages M=%lld N=%lld K=%lld %s: %.1f us, %.0f TFLOP/s (M-major As); %.1f us, %.0f TFLOP/s (row-major As)\n",
-                  static_cast<long long>(m), static_cast<long long>(n), static_cast<long long>(k),
-                  cuda::sm90::describe(p).c_str(), us, flop / us / 1e6, us_row_major, flop / us_row_major / 1e6);
-    }
-    return 0;
+  const auto plan = plan_named(sets.front()->problem, wanted);
+  if (!plan) return 1;
+  for (int stages = 2; stages <= plan->stages; ++stages) {
+    cuda::sm90::LaunchPlan p = *plan;
+    p.stages = stages;
+    p.smem_bytes = cuda::sm90::smem_bytes_for(*p.tile, stages, p.tma_store, p.split_k);
+    const double us = timer.median_us(
+        [&](int i) { cuda::sm90::run_fp8_gemm(sets[static_cast<size_t>(i % count)]->problem, p); }, iters, count);
+    const double us_row_major = timer.median_us(
+        [&](int i) { cuda::sm90::run_fp8_gemm(row_major[static_cast<size_t>(i % count)], p); }, iters, count);
+    std::printf("stages M=%lld N=%lld K=%lld %s: %.1f us, %.0f TFLOP/s (M-major As); %.1f us, %.0f TFLOP/s (row-major As)\n",
+                static_cast<long long>(m), static_cast<long long>(n), static_cast<long long>(k),
+                cuda::sm90::describe(p).c_str(), us, flop / us / 1e6, us_row_major, flop / us_row_major / 1e6);
   }
-  std::fprintf(stderr, "no plan '%s' for M=%lld N=%lld K=%lld\n", wanted.c_str(), static_cast<long long>(m),
-               static_cast<long long>(n), static_cast<long long>(k));
-  return 1;
+  return 0;
 }
 
 /// --trace: runs the first plan of one case whose description starts with `wanted` recording per-CTA
@@ -358,70 +364,60 @@ int trace(int64_t m, int64_t n, int64_t k, const std::string& wanted, size_t l2,
   const auto sets = make_sets(m, n, k, l2, 13);
   const int count = static_cast<int>(sets.size());
   for (auto& set : sets) set->problem.stream = stream;
-  for (const auto& found : cuda::sm90::candidate_plans(sets.front()->problem)) {
-    if (cuda::sm90::describe(found).rfind(wanted, 0) != 0) continue;
-    constexpr int kLaunches = 15;
-    const size_t slots = static_cast<size_t>(found.grid) * cuda::sm90::kTraceSlots;
-    Buffer stamps(slots * 8 * kLaunches);
-    for (const int tiles : {found.num_tiles, 0}) {
-      cuda::sm90::LaunchPlan plan = found;
-      plan.num_tiles = tiles;
-      FP8KIT_CUDA_CHECK(cudaMemset(stamps.ptr, 0, stamps.bytes));
-      const double event_us = timer.median_us(
-          [&](int i) {
-            plan.trace = i >= count ? static_cast<uint64_t*>(stamps.ptr) + (i - count) % kLaunches * slots : nullptr;
-            cuda::sm90::run_fp8_gemm(sets[static_cast<size_t>(i % count)]->problem, plan);
-          },
-          kLaunches, count);
-      std::vector<uint64_t> host(slots * kLaunches);
-      FP8KIT_CUDA_CHECK(cudaMemcpy(host.data(), stamps.ptr, host.size() * 8, cudaMemcpyDeviceToHost));
-      // Per launch: each time slot's median and maximum over the CTAs, relative to the earliest entry.
-      constexpr int kTimes = cuda::sm90::kTraceExit + 1;
-      std::vector<double> med[kTimes], max[kTimes], span;
-      uint64_t step = UINT64_MAX;  // the timer's smallest nonzero difference seen (its resolution, roughly)
-      for (int l = 0; l < kLaunches; ++l) {
-        const uint64_t* t = host.data() + static_cast<size_t>(l) * slots;
-        uint64_t t0 = UINT64_MAX, t_end = 0;
-        for (int c = 0; c < plan.grid; ++c) {
-          t0 = std::min(t0, t[c * cuda::sm90::kTraceSlots + cuda::sm90::kTraceEntry]);
-          t_end = std::max(t_end, t[c * cuda::sm90::kTraceSlots + cuda::sm90::kTraceExit]);
-        }
-        span.push_back(static_cast<double>(t_end - t0) * 1e-3);
-        for (int s = 0; s < kTimes; ++s) {
-          std::vector<double> v;
-          for (int c = 0; c < plan.grid; ++c) {
-            const uint64_t x = t[c * cuda::sm90::kTraceSlots + s];
-            if (x == 0) continue;  // not written: a CTA without tiles, or a slot only thread 0 of some CTAs sets
-            v.push_back(static_cast<double>(x - t0) * 1e-3);
-            if (x > t0) step = std::min(step, x - t0);
-          }
-          if (v.empty()) continue;
-          std::sort(v.begin(), v.end());
-          med[s].push_back(v[v.size() / 2]);
-          max[s].push_back(v.back());
-        }
+  const auto found = plan_named(sets.front()->problem, wanted);
+  if (!found) return 1;
+  constexpr int kLaunches = 15;
+  const size_t slots = static_cast<size_t>(found->grid) * cuda::sm90::kTraceSlots;
+  Buffer stamps(slots * 8 * kLaunches);
+  for (const int tiles : {found->num_tiles, 0}) {
+    cuda::sm90::LaunchPlan plan = *found;
+    plan.num_tiles = tiles;
+    FP8KIT_CUDA_CHECK(cudaMemset(stamps.ptr, 0, stamps.bytes));
+    const double event_us = timer.median_us(
+        [&](int i) {
+          plan.trace = i >= count ? static_cast<uint64_t*>(stamps.ptr) + (i - count) % kLaunches * slots : nullptr;
+          cuda::sm90::run_fp8_gemm(sets[static_cast<size_t>(i % count)]->problem, plan);
+        },
+        kLaunches, count);
+    std::vector<uint64_t> host(slots * kLaunches);
+    FP8KIT_CUDA_CHECK(cudaMemcpy(host.data(), stamps.ptr, host.size() * 8, cudaMemcpyDeviceToHost));
+    // Per launch: each time slot's median and maximum over the CTAs, relative to the earliest entry.
+    constexpr int kTimes = cuda::sm90::kTraceExit + 1;
+    std::vector<double> med[kTimes], max[kTimes], span;
+    uint64_t step = UINT64_MAX;  // the timer's smallest nonzero difference seen (its resolution, roughly)
+    for (int l = 0; l < kLaunches; ++l) {
+      const uint64_t* t = host.data() + static_cast<size_t>(l) * slots;
+      uint64_t t0 = UINT64_MAX, t_end = 0;
+      for (int c = 0; c < plan.grid; ++c) {
+        t0 = std::min(t0, t[c * cuda::sm90::kTraceSlots + cuda::sm90::kTraceEntry]);
+        t_end = std::max(t_end, t[c * cuda::sm90::kTraceSlots + cuda::sm90::kTraceExit]);
       }
-      auto median = [](std::vector<double> v) -> double {
-        if (v.empty()) return NAN;
-        std::sort(v.begin(), v.end());
-        return v[v.size() / 2];
-      };
-      static const char* const kNames[kTimes] = {"entry", "first load", "first data", "K loop done",
-                                                  "received", "reduced", "epilogue done", "exit"};
-      std::printf("trace M=%lld N=%lld K=%lld %s%s: event %.1f us, span (first entry to last exit) %.1f us; median / max "
-                  "over CTAs, us after the first entry:",
-                  static_cast<long long>(m), static_cast<long long>(n), static_cast<long long>(k),
-                  cuda::sm90::describe(plan).c_str(), tiles == 0 ? " with no tiles" : "", event_us, median(span));
+      span.push_back(static_cast<double>(t_end - t0) * 1e-3);
       for (int s = 0; s < kTimes; ++s) {
-        if (!med[s].empty()) std::printf(" %s %.2f / %.2f;", kNames[s], median(med[s]), median(max[s]));
+        std::vector<double> v;
+        for (int c = 0; c < plan.grid; ++c) {
+          const uint64_t x = t[c * cuda::sm90::kTraceSlots + s];
+          if (x == 0) continue;  // not written: a CTA without tiles, or a slot only thread 0 of some CTAs sets
+          v.push_back(static_cast<double>(x - t0) * 1e-3);
+          if (x > t0) step = std::min(step, x - t0);
+        }
+        if (v.empty()) continue;
+        max[s].push_back(*std::max_element(v.begin(), v.end()));
+        med[s].push_back(median(std::move(v)));
       }
-      std::printf(" timer step >= %llu ns\n", static_cast<unsigned long long>(step));
     }
-    return 0;
+    static const char* const kNames[kTimes] = {"entry", "first load", "first data", "K loop done",
+                                                "received", "reduced", "epilogue done", "exit"};
+    std::printf("trace M=%lld N=%lld K=%lld %s%s: event %.1f us, span (first entry to last exit) %.1f us; median / max "
+                "over CTAs, us after the first entry:",
+                static_cast<long long>(m), static_cast<long long>(n), static_cast<long long>(k),
+                cuda::sm90::describe(plan).c_str(), tiles == 0 ? " with no tiles" : "", event_us, median(span));
+    for (int s = 0; s < kTimes; ++s) {
+      if (!med[s].empty()) std::printf(" %s %.2f / %.2f;", kNames[s], median(med[s]), median(max[s]));
+    }
+    std::printf(" timer step >= %llu ns\n", static_cast<unsigned long long>(step));
   }
-  std::fprintf(stderr, "no plan '%s' for M=%lld N=%lld K=%lld\n", wanted.c_str(), static_cast<long long>(m),
-               static_cast<long long>(n), static_cast<long long>(k));
-  return 1;
+  return 0;
 }
 
 }  // namespace
