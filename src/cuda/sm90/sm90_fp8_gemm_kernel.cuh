@@ -666,9 +666,7 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
       bool store = true;
       if constexpr (Shape::kSplitK) {
         if (p.split_k > 1) {
-          const detail::SplitKExchange<Shape> exchange{
-              recv, recv_full, recv_free, p.split_k, cta_rank,
-              split_k_slot_bytes(Shape::kMathWarpgroups * 4, Shape::kColGroups, p.split_k)};
+          const detail::SplitKExchange<Shape> exchange{recv, recv_full, recv_free, p.split_k, cta_rank};
           const uint32_t parity = static_cast<uint32_t>((tile - cluster_id) / num_clusters) & 1u;
           store = exchange.owner(warp) == cta_rank;
           const bool probe = kTrace && warp == static_cast<int>(cta_rank);  // a unit this rank finishes

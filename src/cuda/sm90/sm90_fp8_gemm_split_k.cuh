@@ -36,7 +36,11 @@ struct SplitKExchange {
   uint64_t* recv_full;  // a phase per tile: every other rank's partials of this CTA's units have arrived
   uint64_t* recv_free;  // a phase per tile: every other rank has read this CTA's partials
   uint32_t split, rank;
-  int32_t slot_bytes;
+
+  /// Bytes of one slot of the receive area (the same formula sizes it on the host).
+  __device__ __forceinline__ uint32_t slot_bytes() const {
+    return static_cast<uint32_t>(split_k_slot_bytes(kUnits, kVectors, static_cast<int32_t>(split)));
+  }
 
   /// The rank that finishes unit `unit` (consumer warp index in the CTA).
   __device__ __forceinline__ uint32_t owner(int unit) const { return static_cast<uint32_t>(unit) % split; }
@@ -54,7 +58,7 @@ struct SplitKExchange {
   __device__ void push(const float (&acc)[1][kVectors * 4], int unit, uint32_t parity) const {
     const uint32_t q = owner(unit);
     ptx::barrier_wait(recv_free, parity ^ 1u);
-    const uint32_t to = ptx::map_to_cta(ptx::smem_addr(recv) + slot(rank, q) * slot_bytes + offset(unit), q);
+    const uint32_t to = ptx::map_to_cta(ptx::smem_addr(recv) + slot(rank, q) * slot_bytes() + offset(unit), q);
     const uint32_t bar = ptx::map_to_cta(ptx::smem_addr(recv_full), q);
 #pragma unroll
     for (int i = 0; i < kVectors; ++i) {
@@ -77,7 +81,7 @@ struct SplitKExchange {
     const uint32_t at = ptx::smem_addr(recv) + offset(unit);
     for (uint32_t s = 0; s < split; ++s) {
       if (s == rank) continue;
-      const uint32_t from = at + slot(s, rank) * slot_bytes;
+      const uint32_t from = at + slot(s, rank) * slot_bytes();
 #pragma unroll
       for (int i = 0; i < kVectors; ++i) {
         const float4 v = ptx::ld_shared_v4(from + i * 32 * 16);
