@@ -6,7 +6,7 @@
 # a ';'-separated list of "M N K plan-prefix", profiles those plans with Nsight Compute first;
 # FP8KIT_SM90_STAGES, the same kind of list, times those plans at every pipeline depth with M-major and
 # row-major A scales (TMA vs cp.async) after the tests; FP8KIT_SM90_TRACE, the same kind of list, prints
-# where those plans' launches spend their time (per-CTA timer stamps, with and without L2 prefetch).
+# where those plans' launches spend their time (per-CTA timer stamps, and the same launch with no tiles).
 #   bash scripts/gpu_sm90.sh [--no-sweep]
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -88,4 +88,5 @@ timeout 60 ./build/benchmarks/fp8kit_bench_wgmma_ceiling 2>&1 | tee "$OUT/ceilin
 echo "== benchmark"
 timeout 400 ./build/benchmarks/fp8kit_bench_sm90_gemm $SWEEP --csv "$OUT/sweep.csv" >"$OUT/bench.log" 2>&1
 echo "bench: rc=$?"
-tail -33 "$OUT/bench.log"
+grep -E "^(card|copy bandwidth)" "$OUT/bench.log"
+tail -50 "$OUT/bench.log"

@@ -4,7 +4,9 @@
 // run back to back, each between two CUDA events, cycling through enough
 // copies of the operands (A, B, scales, D) that every launch reads its inputs from DRAM, not from the 50 MB
 // L2 (a memset between launches would instead leave L2 full of dirty lines whose write-back the timed
-// kernel pays for); the median is reported. Also measures the card's device-to-device copy bandwidth
+// kernel pays for); the median is reported. Then the same launches chained: kChainLaunches back to back
+// between one event pair, as a decode step runs them (our kernel overlaps its set-up with the previous
+// kernel's tail there, by programmatic dependent launch). Also measures the card's device-to-device copy bandwidth
 // (bytes read + written) and cuBLASLt's per-tensor FP8 rate at 8192^3, and with --sweep times every launch
 // plan of our kernel (for the planner's cost model). --profile M N K "plan" runs one plan a few times, for
 // Nsight Compute (PLAN "cublaslt": cuBLASLt's GEMM). --stages M N K PLAN times one plan at every pipeline
@@ -48,6 +50,13 @@ using namespace fp8kit;
     const cublasStatus_t s_ = (call);                                                         \
     FP8KIT_CHECK(s_ == CUBLAS_STATUS_SUCCESS, #call, " failed: cublasStatus_t ", static_cast<int>(s_)); \
   } while (0)
+
+/// Launches per chain in Timer::chain_us.
+constexpr int kChainLaunches = 24;
+/// Our kernel is chained with each way of overlapping the previous kernel (cuda::sm90::Overlap).
+constexpr cuda::sm90::Overlap kOverlaps[] = {cuda::sm90::Overlap::none, cuda::sm90::Overlap::setup};
+constexpr int kOverlapModes = 2;
+const char* const kOverlapNames[kOverlapModes] = {"none", "setup"};
 
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 int64_t round_up(int64_t a, int64_t b) { return ceil_div(a, b) * b; }
@@ -121,21 +130,49 @@ class Timer {
     return median(std::move(times));
   }
 
+  /// Times chains (median over kChains, microseconds per launch): `launches` launches queued back to back
+  /// between one event pair, as a decode step runs its kernels, so that what one launch's set-up and drain
+  /// overlap (programmatic dependent launch) or cost between kernels shows, and the event pair's own cost
+  /// (an empty kernel's 3.6-3.8 us in median_us) is shared by all of them.
+  double chain_us(const std::function<void(int)>& launch, int launches, int warmup) {
+    constexpr int kChains = 5;
+    for (int i = 0; i < warmup; ++i) launch(i);
+    cudaEvent_t start, stop;
+    FP8KIT_CUDA_CHECK(cudaEventCreate(&start));
+    FP8KIT_CUDA_CHECK(cudaEventCreate(&stop));
+    std::vector<double> times;
+    for (int c = 0; c < kChains; ++c) {
+      bench::hold_stream(stream_, 500 + 50 * static_cast<uint64_t>(launches));
+      FP8KIT_CUDA_CHECK(cudaEventRecord(start, stream_));
+      for (int i = 0; i < launches; ++i) launch(warmup + c * launches + i);
+      FP8KIT_CUDA_CHECK(cudaEventRecord(stop, stream_));
+      FP8KIT_CUDA_CHECK(cudaEventSynchronize(stop));
+      float ms = 0.0f;
+      FP8KIT_CUDA_CHECK(cudaEventElapsedTime(&ms, start, stop));
+      times.push_back(static_cast<double>(ms) * 1e3 / launches);
+    }
+    cudaEventDestroy(start);
+    cudaEventDestroy(stop);
+    return median(std::move(times));
+  }
+
  private:
   cudaStream_t stream_;
 };
 
 /// Times several launchers against each other: kRounds passes over all of them, alternating direction, each
-/// timing every launcher briefly; a launcher's time is the median of its passes. (Timing each in one go made
-/// the later ones run on a hotter, slower-clocked card: 5-15% above the same plan timed first.)
+/// timing every launcher briefly (`iters` launches each between its events, or with `chained` one
+/// Timer::chain_us); a launcher's time is the median of its passes. (Timing each in one go made the later
+/// ones run on a hotter, slower-clocked card: 5-15% above the same plan timed first.)
 std::vector<double> interleaved_us(Timer& timer, const std::vector<std::function<void(int)>>& launches, int iters,
-                                   int warmup) {
+                                   int warmup, bool chained = false) {
   constexpr int kRounds = 3;
   std::vector<std::vector<double>> passes(launches.size());
   for (int round = 0; round < kRounds; ++round) {
     for (size_t visit = 0; visit < launches.size(); ++visit) {
       const size_t j = round % 2 == 0 ? visit : launches.size() - 1 - visit;
-      passes[j].push_back(timer.median_us(launches[j], iters, warmup));
+      passes[j].push_back(chained ? timer.chain_us(launches[j], kChainLaunches, warmup)
+                                  : timer.median_us(launches[j], iters, warmup));
     }
   }
   std::vector<double> us;
@@ -217,6 +254,8 @@ struct Row {
   int64_t m = 0, n = 0, k = 0;
   double cublas_us = NAN, ours_us = NAN, best_us = NAN, predicted_us = NAN, diff = NAN;
   double chosen_sweep_us = NAN;  // the planner's plan as timed in the sweep (same method as best_us)
+  double cublas_chain_us = NAN;                  // per launch in a chain (Timer::chain_us)
+  double ours_chain_us[kOverlapModes] = {NAN, NAN};  // ours, chained, by cuda::sm90::Overlap
   std::string plan, best_plan;
 };
 
@@ -508,9 +547,10 @@ int main(int argc, char** argv) {
         fp8_dense_tflops = 2.0 * s * s * s / (dense_us * 1e-6) / 1e12;
       }
       const double empty_us = timer.median_us([&](int) { bench::launch_empty_kernel(stream); }, 30, 2);
+      const double empty_chain_us = timer.chain_us([&](int) { bench::launch_empty_kernel(stream); }, kChainLaunches, 2);
       std::printf("copy bandwidth %.0f GB/s (read + write); cuBLASLt per-tensor FP8 8192^3: %.0f TFLOP/s; an empty "
-                  "kernel: %.1f us (the timing method's floor)\n",
-                  copy_bytes_per_s / 1e9, fp8_dense_tflops, empty_us);
+                  "kernel: %.1f us between its events (the timing method's floor), %.1f us per launch in a chain\n",
+                  copy_bytes_per_s / 1e9, fp8_dense_tflops, empty_us, empty_chain_us);
     }
 
     std::ofstream csv;
@@ -558,6 +598,22 @@ int main(int argc, char** argv) {
         row.predicted_us = chosen.predicted_us;
         row.ours_us = timer.median_us(
             [&](int i) { cuda::sm90::run_fp8_gemm(sets[static_cast<size_t>(i % count)]->problem, chosen); }, iters, count);
+        // Chained: cuBLASLt and ours with each overlap, interleaved (the chains of large M heat the card).
+        {
+          std::vector<std::function<void(int)>> chains;
+          if (refs.front()->ok()) chains.push_back([&](int i) { refs[static_cast<size_t>(i % count)]->run(stream); });
+          for (const cuda::sm90::Overlap overlap : kOverlaps) {
+            cuda::sm90::LaunchPlan overlapped = chosen;
+            overlapped.overlap = overlap;
+            chains.push_back([&sets, count, overlapped](int i) {
+              cuda::sm90::run_fp8_gemm(sets[static_cast<size_t>(i % count)]->problem, overlapped);
+            });
+          }
+          const std::vector<double> us = interleaved_us(timer, chains, 0, count, /*chained=*/true);
+          const size_t first = refs.front()->ok() ? 1 : 0;
+          if (first == 1) row.cublas_chain_us = us[0];
+          for (int o = 0; o < kOverlapModes; ++o) row.ours_chain_us[o] = us[first + static_cast<size_t>(o)];
+        }
         if (refs.front()->ok()) {
           std::vector<uint16_t> ours(static_cast<size_t>(m * n)), theirs(static_cast<size_t>(m * n));
           FP8KIT_CUDA_CHECK(cudaMemcpy(ours.data(), p0.d.data, ours.size() * 2, cudaMemcpyDeviceToHost));
@@ -590,10 +646,11 @@ int main(int argc, char** argv) {
             }
           }
         }
-        std::printf("M=%-5lld N=%-6lld K=%-6lld sets %2d cuBLASLt %8.1f us  sm90 %8.1f us (%s, predicted %.1f)  x%.2f  diff %.1e%s\n",
+        std::printf("M=%-5lld N=%-6lld K=%-6lld sets %2d cuBLASLt %8.1f us  sm90 %8.1f us (%s, predicted %.1f)  x%.2f  "
+                    "chained %.1f / %.1f us  diff %.1e%s\n",
                     static_cast<long long>(m), static_cast<long long>(n), static_cast<long long>(k), count,
                     row.cublas_us, row.ours_us, row.plan.c_str(), row.predicted_us, row.cublas_us / row.ours_us,
-                    row.diff,
+                    row.cublas_chain_us, row.ours_chain_us[static_cast<int>(chosen.overlap)], row.diff,
                     sweep ? (" sweep: chosen" + fmt(" %.1f", row.chosen_sweep_us) + ", best " + row.best_plan +
                              fmt(" %.1f", row.best_us))
                                 .c_str()
@@ -603,11 +660,16 @@ int main(int argc, char** argv) {
       }
     }
 
-    // Summary table (the last lines of the output).
+    // Summary tables (the last lines of the output): each launch between its own events, then chained.
     std::printf("\n| M | N | K | cuBLASLt us | sm90 us | sm90 TFLOP/s | x cuBLASLt | plan | best plan (sweep) | x floor |\n");
     std::printf("|---|---|---|---|---|---|---|---|---|---|\n");
-    double log_sum = 0.0, log_planner = 0.0;
-    int count = 0, below = 0;
+    double log_sum = 0.0, log_chain = 0.0, log_planner = 0.0;
+    int count = 0, below = 0, chain_count = 0, chain_below = 0;
+    auto floor_us = [&](const Row& r) { return static_cast<double>(r.n) * static_cast<double>(r.k) / copy_bytes_per_s * 1e6; };
+    auto floor_cell = [&](const Row& r, double us) {
+      const double f = floor_us(r);
+      return fmt("%.2f", us / f) + fmt(" (floor %.1f us)", f) + (us <= std::max(1.3 * f, f + 5.0) ? "" : " over bar");
+    };
     for (const Row& r : rows) {
       const double speedup = r.cublas_us / r.ours_us;
       if (std::isfinite(speedup)) {
@@ -616,18 +678,12 @@ int main(int argc, char** argv) {
         ++count;
         below += speedup < 1.0 ? 1 : 0;
       }
-      const double floor_us = static_cast<double>(r.n) * static_cast<double>(r.k) / copy_bytes_per_s * 1e6;
       const double flop = 2.0 * static_cast<double>(r.m) * static_cast<double>(r.n) * static_cast<double>(r.k);
       const std::string best = sweep ? r.best_plan + fmt(" %.1f", r.best_us) : "(no sweep)";
-      std::printf("| %lld | %lld | %lld | %.1f | %.1f | %.0f | %.2f | %s | %s |", static_cast<long long>(r.m),
+      std::printf("| %lld | %lld | %lld | %.1f | %.1f | %.0f | %.2f | %s | %s | %s |\n", static_cast<long long>(r.m),
                   static_cast<long long>(r.n), static_cast<long long>(r.k), r.cublas_us, r.ours_us,
-                  flop / r.ours_us / 1e6, speedup, r.plan.c_str(), best.c_str());
-      if (r.m == 64) {
-        std::printf(" %.2f (floor %.1f us)%s |\n", r.ours_us / floor_us, floor_us,
-                    r.ours_us <= std::max(1.3 * floor_us, floor_us + 5.0) ? "" : " over bar");
-      } else {
-        std::printf(" |\n");
-      }
+                  flop / r.ours_us / 1e6, speedup, r.plan.c_str(), best.c_str(),
+                  r.m == 64 ? floor_cell(r, r.ours_us).c_str() : "");
     }
     std::printf("geomean x cuBLASLt over %d cases: %.3f; cases below 1.0x: %d\n", count,
                 count > 0 ? std::exp(log_sum / count) : NAN, below);
@@ -635,6 +691,28 @@ int main(int argc, char** argv) {
       std::printf("sweep: the planner's plans run at %.3f of the best plans' speed (geomean, both timed in the sweep)\n",
                   std::exp(log_planner / count));
     }
+    const int chosen_overlap = static_cast<int>(cuda::sm90::LaunchPlan{}.overlap);
+    std::printf("\nchained: microseconds per launch in a stream of %d back-to-back launches; ours overlapping the "
+                "previous launch by each cuda::sm90::Overlap (%s: the default, in the ratios)\n\n"
+                "| M | N | K | cuBLASLt us | sm90 us: %s / %s | sm90 TFLOP/s | x cuBLASLt | x floor |\n"
+                "|---|---|---|---|---|---|---|---|\n",
+                kChainLaunches, kOverlapNames[chosen_overlap], kOverlapNames[0], kOverlapNames[1]);
+    for (const Row& r : rows) {
+      const double ours = r.ours_chain_us[chosen_overlap];
+      const double speedup = r.cublas_chain_us / ours;
+      if (std::isfinite(speedup)) {
+        log_chain += std::log(speedup);
+        ++chain_count;
+        chain_below += speedup < 1.0 ? 1 : 0;
+      }
+      const double flop = 2.0 * static_cast<double>(r.m) * static_cast<double>(r.n) * static_cast<double>(r.k);
+      std::printf("| %lld | %lld | %lld | %.1f | %.1f / %.1f | %.0f | %.2f | %s |\n", static_cast<long long>(r.m),
+                  static_cast<long long>(r.n), static_cast<long long>(r.k), r.cublas_chain_us, r.ours_chain_us[0],
+                  r.ours_chain_us[1], flop / ours / 1e6, speedup,
+                  r.m == 64 ? floor_cell(r, ours).c_str() : "");
+    }
+    std::printf("chained geomean x cuBLASLt over %d cases: %.3f; cases below 1.0x: %d\n", chain_count,
+                chain_count > 0 ? std::exp(log_chain / chain_count) : NAN, chain_below);
     cublasLtDestroy(lt);
     FP8KIT_CUDA_CHECK(cudaStreamDestroy(stream));
   } catch (const std::exception& e) {

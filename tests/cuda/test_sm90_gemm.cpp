@@ -2,7 +2,10 @@
 // run_fp8_gemm and through every launch plan the planner can make, against a float64 product of the
 // dequantized operands: ragged M, N and K, padded leading dimensions, row-major and M-major scale grids,
 // every output dtype and bias dtype, zeros, subnormal and saturated codes, an outlier row, outputs
-// poisoned before each run (padding must stay poisoned), bitwise determinism, and the refusals.
+// poisoned before each run (padding must stay poisoned), bitwise determinism, launches that overlap the
+// kernel before them (programmatic dependent launch), and the refusals.
+#include <cuda_runtime.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -20,6 +23,7 @@
 #include "cuda/cuda_backend.h"
 #include "cuda/sm90/sm90_fp8_gemm.h"
 #include "cuda/sm90/sm90_fp8_gemm_plan.h"
+#include "late_writer.h"
 #include "test_support.h"
 
 namespace fp8kit {
@@ -419,6 +423,38 @@ TEST(Sm90Gemm, BitwiseDeterministicAcrossRuns) {
     const std::string mismatch = testing::first_mismatch(first, dev.d.read<uint8_t>(), 2, ops.ldd);
     EXPECT_TRUE(mismatch.empty()) << mismatch;
   }
+}
+
+/// Programmatic dependent launch: the kernel before the GEMM lets it start at once, spins, and only then
+/// writes A and B over stale codes (448 everywhere). Every plan, launched to overlap it, must read the new
+/// operands: its result bitwise equal to the same plan's launched with no overlap.
+TEST(Sm90Gemm, OverlappedLaunchWaitsForTheKernelBefore) {
+  FP8KIT_SKIP_WITHOUT_SM90();
+  const Operands ops = make_operands({200, 1040, 1024}, Options{}, std::random_device{}());
+  DeviceProblem dev(ops);
+  const DeviceBuffer a_new(ops.a), b_new(ops.b);
+  cudaStream_t stream;
+  FP8KIT_CUDA_CHECK(cudaStreamCreate(&stream));
+  dev.problem.stream = stream;
+  for (cuda::sm90::LaunchPlan plan : cuda::sm90::candidate_plans(dev.problem)) {
+    SCOPED_TRACE(cuda::sm90::describe(plan));
+    plan.overlap = cuda::sm90::Overlap::none;
+    FP8KIT_CUDA_CHECK(cudaMemsetAsync(dev.d.get(), 0xFF, dev.d.bytes(), stream));
+    cuda::sm90::run_fp8_gemm(dev.problem, plan);
+    FP8KIT_CUDA_CHECK(cudaStreamSynchronize(stream));
+    const std::vector<uint8_t> want = dev.d.read<uint8_t>();
+    plan.overlap = cuda::sm90::Overlap::setup;
+    FP8KIT_CUDA_CHECK(cudaMemsetAsync(dev.a.get(), 0x7E, dev.a.bytes(), stream));
+    FP8KIT_CUDA_CHECK(cudaMemsetAsync(dev.b.get(), 0x7E, dev.b.bytes(), stream));
+    FP8KIT_CUDA_CHECK(cudaMemsetAsync(dev.d.get(), 0xFF, dev.d.bytes(), stream));
+    testing::write_late({dev.a.get(), a_new.get(), a_new.bytes()}, {dev.b.get(), b_new.get(), b_new.bytes()},
+                        /*delay_us=*/20, stream);
+    cuda::sm90::run_fp8_gemm(dev.problem, plan);
+    FP8KIT_CUDA_CHECK(cudaStreamSynchronize(stream));
+    const std::string mismatch = testing::first_mismatch(want, dev.d.read<uint8_t>(), dtype_size(ops.o.out), ops.ldd);
+    EXPECT_TRUE(mismatch.empty()) << mismatch;
+  }
+  FP8KIT_CUDA_CHECK(cudaStreamDestroy(stream));
 }
 
 TEST(Sm90Gemm, RefusalsNameTheReason) {

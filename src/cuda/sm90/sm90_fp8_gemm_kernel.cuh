@@ -22,6 +22,9 @@
 //    straight from registers. With split K the partial tiles are first exchanged across the cluster
 //    through distributed shared memory (st.async into each owner's receive area) and summed in the order of
 //    the CTA ranks, so results are deterministic.
+//  - launch: programmatic dependent launch (KernelParams::overlap): the barrier set-up and descriptor
+//    prefetch overlap the previous kernel's tail; every thread waits for that kernel before any global
+//    access.
 //  - diagnostics: the kTrace instantiation (launched when KernelParams::trace is set) has a few threads
 //    write %globaltimer stamps per CTA (TraceSlot).
 #pragma once
@@ -507,8 +510,8 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
   constexpr int kProducerWarp = Shape::kMathWarpgroups * 4;
   constexpr int kScaleWarps = 3;  // producer warps 1-3
 
+  const uint64_t entry_ns = kTrace ? ptx::global_timer_ns() : 0;  // stored once global writes are allowed
   if (threadIdx.x == 0) {
-    if (kTrace) detail::stamp(p, kTraceEntry, ptx::global_timer_ns(), true);
     for (int s = 0; s < stages; ++s) {
       // The TMA thread's arrive.expect_tx, plus the B-scale thread's (A scales by TMA) or the 32 lanes of
       // a scale-copy warp (cp.async).
@@ -531,6 +534,12 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
   } else {
     __syncthreads();
   }
+  // Programmatic dependent launch: the set-up above may overlap the previous kernel in the stream; nothing
+  // global (A, B, scales, bias, D) is touched before that kernel has completed. Then the next kernel may
+  // start its own set-up on the SMs this grid leaves.
+  ptx::grid_dependency_wait();
+  ptx::launch_dependents();
+  if (kTrace) detail::stamp(p, kTraceEntry, entry_ns, threadIdx.x == 0);
 
   if (warp >= kProducerWarp) {
     // ---------------------------------------------------------------- producer warpgroup

@@ -30,20 +30,26 @@ void allow_max_shared_memory() {
   done_devices.fetch_or(bit, std::memory_order_acq_rel);
 }
 
+/// The launch of `grid` CTAs in clusters of `cluster`; with `overlap` other than none, with programmatic
+/// stream serialization: the kernel may begin while the previous kernel in the stream finishes (it waits for
+/// it before touching global memory, sm90_fp8_gemm_kernel.cuh), so a decode step's chain of kernels does not
+/// pay each launch's set-up in turn.
 template <class Shape>
-cudaLaunchConfig_t launch_config(int grid, int cluster, size_t smem_bytes, cudaStream_t stream,
-                                 cudaLaunchAttribute* attribute) {
+cudaLaunchConfig_t launch_config(int grid, int cluster, size_t smem_bytes, Overlap overlap, cudaStream_t stream,
+                                 cudaLaunchAttribute (&attributes)[2]) {
   cudaLaunchConfig_t config = {};
   config.gridDim = dim3(static_cast<unsigned>(grid), 1, 1);
   config.blockDim = dim3(Shape::kThreads, 1, 1);
   config.dynamicSmemBytes = smem_bytes;
   config.stream = stream;
-  attribute->id = cudaLaunchAttributeClusterDimension;
-  attribute->val.clusterDim.x = static_cast<unsigned>(cluster);
-  attribute->val.clusterDim.y = 1;
-  attribute->val.clusterDim.z = 1;
-  config.attrs = attribute;
-  config.numAttrs = 1;
+  attributes[0].id = cudaLaunchAttributeClusterDimension;
+  attributes[0].val.clusterDim.x = static_cast<unsigned>(cluster);
+  attributes[0].val.clusterDim.y = 1;
+  attributes[0].val.clusterDim.z = 1;
+  attributes[1].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+  attributes[1].val.programmaticStreamSerializationAllowed = 1;
+  config.attrs = attributes;
+  config.numAttrs = overlap == Overlap::none ? 1 : 2;
   return config;
 }
 
@@ -51,8 +57,8 @@ template <class Shape>
 void launch(const CUtensorMap& a, const CUtensorMap& b, const CUtensorMap& as, const CUtensorMap& d,
             const KernelParams& p, int grid, int cluster, size_t smem_bytes, cudaStream_t stream) {
   allow_max_shared_memory<Shape>();
-  cudaLaunchAttribute attribute;
-  const cudaLaunchConfig_t config = launch_config<Shape>(grid, cluster, smem_bytes, stream, &attribute);
+  cudaLaunchAttribute attributes[2];
+  const cudaLaunchConfig_t config = launch_config<Shape>(grid, cluster, smem_bytes, p.overlap, stream, attributes);
   if (p.trace != nullptr) {
     FP8KIT_CUDA_CHECK(cudaLaunchKernelEx(&config, fp8_gemm_kernel<Shape, true>, a, b, as, d, p));
   } else {
@@ -63,8 +69,8 @@ void launch(const CUtensorMap& a, const CUtensorMap& b, const CUtensorMap& as, c
 template <class Shape>
 int max_active_clusters(int cluster, size_t smem_bytes) {
   allow_max_shared_memory<Shape>();
-  cudaLaunchAttribute attribute;
-  const cudaLaunchConfig_t config = launch_config<Shape>(cluster, cluster, smem_bytes, nullptr, &attribute);
+  cudaLaunchAttribute attributes[2];
+  const cudaLaunchConfig_t config = launch_config<Shape>(cluster, cluster, smem_bytes, Overlap::none, nullptr, attributes);
   int clusters = 0;
   FP8KIT_CUDA_CHECK(cudaOccupancyMaxActiveClusters(&clusters, fp8_gemm_kernel<Shape, false>, &config));
   return clusters;

@@ -17,6 +17,13 @@ enum class OutKind : uint8_t { bf16, f16, f32 };
 /// Element type of the bias, or none.
 enum class BiasKind : uint8_t { none, f32, bf16, f16 };
 
+/// How a launch overlaps the kernel before it in the stream (programmatic dependent launch). In every mode
+/// the kernel reads and writes A, B, the scales, the bias and D only after that kernel has completed.
+enum class Overlap : uint8_t {
+  none,   // launched when the previous kernel has completed
+  setup,  // the barrier set-up and tensor-map prefetch run during the previous kernel's tail
+};
+
 /// Everything the kernel needs besides the A and B tensor maps. Strides are in elements.
 /// A tile is the work of one cluster: one BLOCK_M x BLOCK_N block of D, or with `multicast` a pair of
 /// vertically adjacent blocks (m-blocks 2u and 2u + 1) that share the B tile, or with `split_k` > 1 one
@@ -46,6 +53,7 @@ struct KernelParams {
   uint8_t tma_store = 0;    // 1: the epilogue stages D in shared memory and writes it with TMA (bf16/f16)
   uint8_t a_scales_tma = 0;  // 1: As is M-major with 16-byte aligned columns (as_row_stride 1, as_col_stride a
                              // multiple of 4 and >= M, base 16-byte aligned): A scales come by TMA with the tiles
+  Overlap overlap = Overlap::setup;  // read by the host launch (its launch attribute)
   uint64_t* trace = nullptr;  // diagnostics (bench_sm90_gemm --trace): kTraceSlots timestamps per CTA, or nullptr
 };
 

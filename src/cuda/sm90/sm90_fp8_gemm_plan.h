@@ -25,6 +25,7 @@ struct LaunchPlan {
   int grid = 0;            // CTAs of the persistent launch
   int group_n = 1;         // rasterisation group width (n-blocks)
   double predicted_us = 0.0;
+  Overlap overlap = Overlap::setup;  // with the kernel before it in the stream (sm90_fp8_gemm_params.h)
   uint64_t* trace = nullptr;  // diagnostics: kTraceSlots timestamps per CTA (see sm90_fp8_gemm_params.h)
 
   int cluster_size() const { return multicast ? 2 : split_k; }
