@@ -1,5 +1,6 @@
 // late_writer.cu: see late_writer.h.
 #include "cuda/common/cuda_check.h"
+#include "cuda/common/dependent_launch.cuh"
 #include "late_writer.h"
 
 namespace fp8kit::testing {
@@ -16,9 +17,7 @@ __device__ void copy_range(const CopyRange& r) {
 }
 
 __global__ void write_late_kernel(CopyRange first, CopyRange second, uint32_t delay_us) {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-  asm volatile("griddepcontrol.launch_dependents;");
-#endif
+  cuda::allow_dependent_launch();
   uint64_t start;
   asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(start));
   for (uint64_t now = start; now - start < uint64_t{delay_us} * 1000;) {

@@ -37,6 +37,7 @@
 #include <cstdint>
 #include <type_traits>
 
+#include "cuda/common/dependent_launch.cuh"
 #include "cuda/sm90/sm90_fp8_gemm_params.h"
 #include "cuda/sm90/sm90_fp8_gemm_split_k.cuh"
 #include "cuda/sm90/sm90_ptx.cuh"
@@ -537,8 +538,8 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
   // Programmatic dependent launch: the set-up above may overlap the previous kernel in the stream; nothing
   // global (A, B, scales, bias, D) is touched before that kernel has completed. Then the next kernel may
   // start its own set-up on the SMs this grid leaves.
-  ptx::grid_dependency_wait();
-  ptx::launch_dependents();
+  wait_for_previous_grid();
+  allow_dependent_launch();
   if (kTrace) detail::stamp(p, kTraceEntry, entry_ns, threadIdx.x == 0);
 
   if (warp >= kProducerWarp) {

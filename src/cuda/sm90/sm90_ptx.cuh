@@ -1,8 +1,8 @@
 // sm90_ptx.cuh: the Hopper (sm_90a) primitives the FP8 GEMM is built from: mbarriers, TMA loads (plain and
 // multicast), 4-byte cp.async with mbarrier completion, cluster barriers and remote
-// arrivals, wgmma fences and descriptors, register reallocation, programmatic dependent launch, and the timer
-// and SM id of the trace. CCCL's cuda::ptx where it has the instruction, inline PTX where it has not (wgmma,
-// setmaxnreg, mapa, cp.async, griddepcontrol, timers). Device code only.
+// arrivals, wgmma fences and descriptors, register reallocation, and the timer and SM id of the trace.
+// CCCL's cuda::ptx where it has the instruction, inline PTX where it has not (wgmma, setmaxnreg, mapa,
+// cp.async, timers). Device code only.
 #pragma once
 
 #include <cuda.h>
@@ -171,17 +171,6 @@ __device__ __forceinline__ T opaque(T v) {
   asm volatile("mov.b32 %0, %0;" : "+r"(v));
   return v;
 }
-
-// ---- programmatic dependent launch ---------------------------------------------------------------------
-
-/// Waits until the grids this one depends on (the previous kernel in the stream, where this grid was
-/// launched with programmatic stream serialization) have completed and their memory is visible; returns at
-/// once otherwise.
-__device__ __forceinline__ void grid_dependency_wait() { asm volatile("griddepcontrol.wait;" ::: "memory"); }
-
-/// Lets the grid that depends on this one be scheduled once every CTA of this grid has said so or exited (its
-/// own griddepcontrol.wait still waits for this grid's completion).
-__device__ __forceinline__ void launch_dependents() { asm volatile("griddepcontrol.launch_dependents;" :::); }
 
 // ---- diagnostics ---------------------------------------------------------------------------------------
 
