@@ -1,13 +1,16 @@
 // CUDA quantization against the scalar CPU reference, bit for bit: every granularity, input and output
 // dtype, scale format and layout, ragged shapes, row strides, unaligned pointers, NaN/inf/zero/subnormal
-// tiles, amax bounds; per-tensor determinism; refusals of host pointers and missing devices.
+// tiles, amax bounds; per-tensor determinism; input written late by the kernel ahead (dependent launch);
+// refusals of host pointers and missing devices.
 #include <cuda_runtime.h>
 
 #include <array>
 #include <string>
 #include <vector>
 
+#include "cuda/common/cuda_check.h"
 #include "cuda_quant_cases.h"
+#include "late_writer.h"
 
 namespace fp8kit::testing {
 namespace {
@@ -22,13 +25,14 @@ struct QuantizeCase {
   int64_t x_pad = 0, q_pad = 0, x_offset = 0;  // elements: row-stride padding, base misalignment
   bool nonfinite = true;                       // NaN and +-inf placed in the input
   const std::vector<float>* values = nullptr;  // instead of hostile values (rows x (cols + x_pad))
+  bool late_input = false;  // x written by a kernel ahead of the quantization that lets it start early
 
   std::string name() const {
     std::ostringstream o;
     o << dtype_name(in) << "[" << rows << ", " << cols << "] ld+" << x_pad << " off+" << x_offset << " -> "
       << dtype_name(out) << " ld+" << q_pad << ", " << spec_text(spec) << " " << dtype_name(scale_dtype)
       << (scales_column_major ? " column-major" : " row-major") << " scales, bound " << bound
-      << (nonfinite ? ", with NaN/inf" : "");
+      << (nonfinite ? ", with NaN/inf" : "") << (late_input ? ", x written late" : "");
     return o.str();
   }
 };
@@ -45,6 +49,14 @@ std::string run_case(const QuantizeCase& c, std::mt19937& rng, void* stream = nu
   DeviceBuffer xd(x.bytes), qd(q.bytes), sd(s.bytes);
   quantize(x.view(x.bytes.data(), Device::cpu()), q.view(q.bytes.data(), Device::cpu()),
            s.view(s.bytes.data(), Device::cpu()), c.spec, on_backend(Backend::cpu_reference, c.bound));
+  // Late input (programmatic dependent launch, where the device has it): x on the device starts as huge
+  // values, and a kernel that lets the quantization start at once copies the real x over it after a spin.
+  const DeviceBuffer x_late(c.late_input ? x.bytes : std::vector<uint8_t>(16));
+  if (c.late_input) {
+    const auto late_stream = static_cast<cudaStream_t>(stream);
+    FP8KIT_CUDA_CHECK(cudaMemsetAsync(xd.get(), 0x7F, x.bytes.size(), late_stream));
+    write_late({xd.get(), x_late.get(), x.bytes.size()}, {}, /*delay_us=*/20, late_stream);
+  }
   quantize(x.view(xd.get(), gpu()), q.view(qd.get(), gpu()), s.view(sd.get(), gpu()), c.spec,
            on_backend(Backend::cuda, c.bound, stream));
   cuda::synchronize(0);
@@ -259,6 +271,26 @@ TEST(QuantizeCuda, EmptyTensorHasScaleOne) {
            TensorView::contiguous(sd.get(), DType::f32, {1}, gpu()), ScaleSpec::per_tensor(), on_backend(Backend::cuda));
   cuda::synchronize(0);
   EXPECT_EQ(sd.read<float>()[0], 1.0f);
+}
+
+/// The group kernel is launched as a dependent kernel (it may start while the kernel ahead of it runs):
+/// it must wait for that kernel before reading x, in both scale layouts and for a decode-sized and a large x.
+TEST(QuantizeCuda, DependentLaunchWaitsForTheKernelBefore) {
+  FP8KIT_SKIP_WITHOUT_GPU();
+  std::mt19937 rng(suite_seed() + 17);
+  cudaStream_t stream;
+  FP8KIT_CUDA_CHECK(cudaStreamCreate(&stream));
+  for (const int64_t rows : {64, 2048}) {
+    for (const bool column_major : {false, true}) {
+      QuantizeCase c;
+      c.rows = rows;
+      c.cols = 7168;
+      c.scales_column_major = column_major;
+      c.late_input = true;
+      EXPECT_CASE_OK(c, rng, stream);
+    }
+  }
+  FP8KIT_CUDA_CHECK(cudaStreamDestroy(stream));
 }
 
 TEST(QuantizeCuda, RowStridesAndUnalignedPointers) {

@@ -17,25 +17,27 @@ inline uint32_t group_lanes(int64_t group, int64_t vector_width) {
   return ok ? static_cast<uint32_t>(lanes) : 0u;
 }
 
+/// Activations are quantized between two GEMMs: the kernel is launched as a dependent one (it may start
+/// while the kernel ahead of it finishes, and waits for it) and lets the GEMM after it start early too.
 template <class Loader, Fp8Format F, uint32_t kLog2Lanes>
-void launch_group_walk(const GroupParams& p, dim3 grid, dim3 block, cudaStream_t stream) {
+void launch_group_walk(const GroupParams& p, dim3 grid, dim3 block, const LaunchContext& c) {
   if (p.m_major) {
-    smxx_quantize_group_kernel<Loader, F, true, kLog2Lanes><<<grid, block, 0, stream>>>(p);
+    launch_dependent(smxx_quantize_group_kernel<Loader, F, true, kLog2Lanes>, grid, block, c, p);
   } else {
-    smxx_quantize_group_kernel<Loader, F, false, kLog2Lanes><<<grid, block, 0, stream>>>(p);
+    launch_dependent(smxx_quantize_group_kernel<Loader, F, false, kLog2Lanes>, grid, block, c, p);
   }
 }
 
 /// The kernel for p.log2_lanes_per_group (0 to 5).
 template <class Loader, Fp8Format F>
-void launch_group_lanes(const GroupParams& p, dim3 grid, dim3 block, cudaStream_t stream) {
+void launch_group_lanes(const GroupParams& p, dim3 grid, dim3 block, const LaunchContext& c) {
   switch (p.log2_lanes_per_group) {
-    case 0: return launch_group_walk<Loader, F, 0>(p, grid, block, stream);
-    case 1: return launch_group_walk<Loader, F, 1>(p, grid, block, stream);
-    case 2: return launch_group_walk<Loader, F, 2>(p, grid, block, stream);
-    case 3: return launch_group_walk<Loader, F, 3>(p, grid, block, stream);
-    case 4: return launch_group_walk<Loader, F, 4>(p, grid, block, stream);
-    default: return launch_group_walk<Loader, F, 5>(p, grid, block, stream);
+    case 0: return launch_group_walk<Loader, F, 0>(p, grid, block, c);
+    case 1: return launch_group_walk<Loader, F, 1>(p, grid, block, c);
+    case 2: return launch_group_walk<Loader, F, 2>(p, grid, block, c);
+    case 3: return launch_group_walk<Loader, F, 3>(p, grid, block, c);
+    case 4: return launch_group_walk<Loader, F, 4>(p, grid, block, c);
+    default: return launch_group_walk<Loader, F, 5>(p, grid, block, c);
   }
 }
 
@@ -58,9 +60,9 @@ void launch_group_kernel(GroupParams p, uint32_t lanes, int64_t rows, Fp8Format 
     const uint32_t blocks = grid_blocks(threads_needed, threads, kMaxIndex32);
     const dim3 grid(blocks), block(static_cast<uint32_t>(threads));
     if (format == Fp8Format::e5m2) {
-      launch_group_lanes<Loader, Fp8Format::e5m2>(p, grid, block, c.stream);
+      launch_group_lanes<Loader, Fp8Format::e5m2>(p, grid, block, c);
     } else {
-      launch_group_lanes<Loader, Fp8Format::e4m3fn>(p, grid, block, c.stream);
+      launch_group_lanes<Loader, Fp8Format::e4m3fn>(p, grid, block, c);
     }
     FP8KIT_CUDA_CHECK_LAUNCH("smxx_quantize_group_kernel");
   });

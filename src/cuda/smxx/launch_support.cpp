@@ -47,7 +47,9 @@ LaunchContext launch_context(const Device& device, void* stream) {
   LaunchContext c;
   c.stream = static_cast<cudaStream_t>(stream);
   c.device = device.index;
-  c.multiprocessors = std::max(1, device_facts().at(static_cast<size_t>(device.index)).multiprocessors);
+  const DeviceFacts& f = device_facts().at(static_cast<size_t>(device.index));
+  c.multiprocessors = std::max(1, f.multiprocessors);
+  c.dependent_launch = f.major >= 9;
   return c;
 }
 

@@ -7,7 +7,9 @@
 
 #include <cstdint>
 #include <functional>
+#include <utility>
 
+#include "cuda/common/cuda_check.h"
 #include "cuda/common/device_guard.h"
 #include "fp8kit/error.h"
 #include "fp8kit/tensor.h"
@@ -19,7 +21,25 @@ struct LaunchContext {
   cudaStream_t stream = nullptr;
   int device = 0;
   int multiprocessors = 1;
+  bool dependent_launch = false;  // sm_90 and later: programmatic dependent launch (launch_dependent)
 };
+
+/// Launches `kernel` (grid x block, no dynamic shared memory) on c.stream; where c.dependent_launch, with
+/// programmatic stream serialization: the kernel may be scheduled while the kernel ahead of it finishes,
+/// and must call wait_for_previous_grid() (cuda/common/dependent_launch.cuh) before touching memory.
+template <class... Params, class... Args>
+void launch_dependent(void (*kernel)(Params...), dim3 grid, dim3 block, const LaunchContext& c, Args&&... args) {
+  cudaLaunchConfig_t config = {};
+  config.gridDim = grid;
+  config.blockDim = block;
+  config.stream = c.stream;
+  cudaLaunchAttribute attribute;
+  attribute.id = cudaLaunchAttributeProgrammaticStreamSerialization;
+  attribute.val.programmaticStreamSerializationAllowed = 1;
+  config.attrs = &attribute;
+  config.numAttrs = c.dependent_launch ? 1 : 0;
+  FP8KIT_CUDA_CHECK(cudaLaunchKernelEx(&config, kernel, std::forward<Args>(args)...));
+}
 
 LaunchContext launch_context(const Device& device, void* stream);
 

@@ -15,8 +15,13 @@
 //
 // The input comes through a Loader: PlainLoader<T> reads x; the fused SiLU-mul loader (silu_mul.cuh)
 // reads the gate and up halves and computes bf16(silu(gate) * up).
+//
+// Programmatic dependent launch (sm_90 and later): the kernel may start while the kernel ahead of it in the
+// stream finishes (it waits for it before reading x), and lets the next kernel start at once: the GEMM that
+// consumes the activations overlaps its set-up with this kernel.
 #pragma once
 
+#include "cuda/common/dependent_launch.cuh"
 #include "cuda/smxx/device_numerics.cuh"
 
 namespace fp8kit::cuda::smxx {
@@ -39,6 +44,11 @@ struct PlainLoader {
 
 template <class Loader, Fp8Format F, bool kMMajor, uint32_t kLog2Lanes>
 __global__ void __launch_bounds__(kGroupMaxThreads) smxx_quantize_group_kernel(const GroupParams p) {
+  // Launched as a dependent kernel (group_launch.cuh): x may still be being written by the kernel ahead.
+  // Then the GEMM that reads q and s (cuda_sm90 is launched for it) may start its set-up: it waits for
+  // this kernel's completion.
+  wait_for_previous_grid();
+  allow_dependent_launch();
   constexpr DType kIn = Loader::kIn;
   constexpr uint32_t kVec = kVecOf<kIn>;
   constexpr uint32_t log2_lanes = kLog2Lanes;
