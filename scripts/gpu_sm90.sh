@@ -89,4 +89,4 @@ echo "== benchmark"
 timeout 400 ./build/benchmarks/fp8kit_bench_sm90_gemm $SWEEP --csv "$OUT/sweep.csv" >"$OUT/bench.log" 2>&1
 echo "bench: rc=$?"
 grep -E "^(card|copy bandwidth)" "$OUT/bench.log"
-tail -50 "$OUT/bench.log"
+sed -n '/^| M | N | K | cuBLASLt us | sm90 us |/,$p' "$OUT/bench.log"

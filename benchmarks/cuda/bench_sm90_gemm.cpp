@@ -1,14 +1,15 @@
 // bench_sm90_gemm: the Hopper FP8 block-scaled GEMM (cuda_sm90) against cuBLASLt's block-scaled FP8 GEMM
 // (VEC128_32F activations x BLK128x128_32F weights) on the 18 DeepSeek-V3 cases of issue #8, in one run on
 // one card. Kernel time: launches queued behind a spin kernel (so the host's launch overhead never shows)
-// run back to back, each between two CUDA events, cycling through enough
-// copies of the operands (A, B, scales, D) that every launch reads its inputs from DRAM, not from the 50 MB
-// L2 (a memset between launches would instead leave L2 full of dirty lines whose write-back the timed
-// kernel pays for); the median is reported. Then the same launches chained: kChainLaunches back to back
-// between one event pair, as a decode step runs them (our kernel overlaps its set-up with the previous
-// kernel's tail there, by programmatic dependent launch). Also measures the card's device-to-device copy bandwidth
-// (bytes read + written) and cuBLASLt's per-tensor FP8 rate at 8192^3, and with --sweep times every launch
-// plan of our kernel (for the planner's cost model). --profile M N K "plan" runs one plan a few times, for
+// run back to back, each between two CUDA events, cycling through enough copies of the operands (A, B,
+// scales, D) that every launch reads its inputs from DRAM, not from the 50 MB L2 (a memset between launches
+// would instead leave L2 full of dirty lines whose write-back the timed kernel pays for); the median is
+// reported. Then the same launches chained: kChainLaunches back to back between one event pair, as a
+// decode step runs them (our kernel overlaps its set-up with the previous kernel's tail there, by
+// programmatic dependent launch), and for M <= 128 a linear layer's decode step chained the same way: the
+// activations quantized by fp8kit::quantize (1x128 groups, M-major scales), then the GEMM. Also measures
+// the card's device-to-device copy bandwidth (bytes read + written) and cuBLASLt's per-tensor FP8 rate at
+// 8192^3, and with --sweep times every launch plan of our kernel (for the planner's cost model). --profile M N K "plan" runs one plan a few times, for
 // Nsight Compute (PLAN "cublaslt": cuBLASLt's GEMM). --stages M N K PLAN times one plan at every pipeline
 // depth from 2 to the most that fits (how much the loads' latency costs), with M-major A scales (loaded
 // by TMA) and with row-major ones (cp.async copies). --trace M N K PLAN prints where one plan's launch spends
@@ -40,6 +41,7 @@
 #include "cuda/sm90/sm90_fp8_gemm_params.h"
 #include "cuda/sm90/sm90_fp8_gemm_plan.h"
 #include "cuda/support/gpu_timing.h"
+#include "fp8kit/quantize.h"
 
 namespace {
 
@@ -256,6 +258,10 @@ struct Row {
   double chosen_sweep_us = NAN;  // the planner's plan as timed in the sweep (same method as best_us)
   double cublas_chain_us = NAN;                  // per launch in a chain (Timer::chain_us)
   double ours_chain_us[kOverlapModes] = {NAN, NAN};  // ours, chained, by cuda::sm90::Overlap
+  // Decode-sized M: a linear layer's step, activation quantization (bf16 -> e4m3 + 1x128 scales) then the
+  // GEMM, chained: with cuBLASLt, and with ours by each overlap.
+  double linear_cublas_us = NAN;
+  double linear_ours_us[kOverlapModes] = {NAN, NAN};
   std::string plan, best_plan;
 };
 
@@ -314,6 +320,17 @@ std::vector<std::unique_ptr<OperandSet>> make_sets(int64_t m, int64_t n, int64_t
     sets.back()->fill(seed, i == 0 ? nullptr : sets.front().get());
   }
   return sets;
+}
+
+/// Random bf16 activations [rows, cols] (normal(0, 1)) on the device, for the linear-layer chains.
+std::unique_ptr<Buffer> random_activations(int64_t rows, int64_t cols, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  std::vector<uint16_t> host(static_cast<size_t>(rows * cols));
+  for (auto& v : host) v = numerics::float_to_bf16_bits(normal(rng));
+  auto buffer = std::make_unique<Buffer>(host.size() * 2);
+  FP8KIT_CUDA_CHECK(cudaMemcpy(buffer->ptr, host.data(), host.size() * 2, cudaMemcpyHostToDevice));
+  return buffer;
 }
 
 std::string fmt(const char* format, double v) {
@@ -614,6 +631,39 @@ int main(int argc, char** argv) {
           if (first == 1) row.cublas_chain_us = us[0];
           for (int o = 0; o < kOverlapModes; ++o) row.ours_chain_us[o] = us[first + static_cast<size_t>(o)];
         }
+        // A linear layer's decode step: the activations quantized into the set's A and As (M-major, the
+        // layout both GEMMs read), then the GEMM; chained and interleaved like the GEMMs alone.
+        if (m <= 128 && refs.front()->ok()) {
+          std::vector<std::unique_ptr<Buffer>> xs;
+          for (int i = 0; i < count; ++i) xs.push_back(random_activations(m, k, static_cast<uint32_t>(seed + i)));
+          const Device dev = Device::cuda(0);
+          QuantizeOptions qopt;
+          qopt.stream = stream;
+          qopt.pointers_known = true;
+          auto quantize_activations = [&, dev, qopt](size_t i) {
+            const OperandSet& set = *sets[i];
+            quantize(TensorView::matrix(xs[i]->ptr, DType::bf16, m, k, k, dev),
+                     TensorView::matrix(set.a.ptr, DType::e4m3fn, m, k, k, dev),
+                     TensorView::column_major(set.as.ptr, DType::f32, m, ceil_div(k, 128), round_up(m, 4), dev),
+                     ScaleSpec::group(128), qopt);
+          };
+          std::vector<std::function<void(int)>> steps;
+          steps.push_back([&, quantize_activations](int i) {
+            quantize_activations(static_cast<size_t>(i % count));
+            refs[static_cast<size_t>(i % count)]->run(stream);
+          });
+          for (const cuda::sm90::Overlap overlap : kOverlaps) {
+            cuda::sm90::LaunchPlan overlapped = chosen;
+            overlapped.overlap = overlap;
+            steps.push_back([&sets, count, overlapped, quantize_activations](int i) {
+              quantize_activations(static_cast<size_t>(i % count));
+              cuda::sm90::run_fp8_gemm(sets[static_cast<size_t>(i % count)]->problem, overlapped);
+            });
+          }
+          const std::vector<double> us = interleaved_us(timer, steps, 0, count, /*chained=*/true);
+          row.linear_cublas_us = us[0];
+          for (int o = 0; o < kOverlapModes; ++o) row.linear_ours_us[o] = us[1 + static_cast<size_t>(o)];
+        }
         if (refs.front()->ok()) {
           std::vector<uint16_t> ours(static_cast<size_t>(m * n)), theirs(static_cast<size_t>(m * n));
           FP8KIT_CUDA_CHECK(cudaMemcpy(ours.data(), p0.d.data, ours.size() * 2, cudaMemcpyDeviceToHost));
@@ -713,6 +763,16 @@ int main(int argc, char** argv) {
     }
     std::printf("chained geomean x cuBLASLt over %d cases: %.3f; cases below 1.0x: %d\n", chain_count,
                 chain_count > 0 ? std::exp(log_chain / chain_count) : NAN, chain_below);
+    std::printf("\nlinear layer, decode: activation quantization (bf16 -> e4m3, 1x128 scales) + GEMM, microseconds "
+                "per step in a chain of %d\n\n| M | N | K | quantize + cuBLASLt | quantize + sm90: %s / %s | x |\n"
+                "|---|---|---|---|---|---|\n",
+                kChainLaunches, kOverlapNames[0], kOverlapNames[1]);
+    for (const Row& r : rows) {
+      if (!std::isfinite(r.linear_cublas_us)) continue;
+      std::printf("| %lld | %lld | %lld | %.1f | %.1f / %.1f | %.2f |\n", static_cast<long long>(r.m),
+                  static_cast<long long>(r.n), static_cast<long long>(r.k), r.linear_cublas_us, r.linear_ours_us[0],
+                  r.linear_ours_us[1], r.linear_cublas_us / r.linear_ours_us[chosen_overlap]);
+    }
     cublasLtDestroy(lt);
     FP8KIT_CUDA_CHECK(cudaStreamDestroy(stream));
   } catch (const std::exception& e) {
