@@ -267,7 +267,7 @@ double round_to_output(double want, DType out) {
 std::string ErrorReport::describe() const {
   std::ostringstream o;
   o << "relative Frobenius error " << rel_frobenius << " (to the float64 reference before rounding: "
-    << rel_frobenius_fp64 << "), " << nonfinite << " non-finite where the reference is finite, " << lost_nan
+    << rel_frobenius_fp64 << "; judged: " << pass_error << "), " << nonfinite << " non-finite where the reference is finite, " << lost_nan
     << " finite where the reference is NaN";
   if (worst_row >= 0) o << ", worst row " << worst_row << " (relative error " << worst_row_error << ")";
   return o.str();
@@ -283,7 +283,7 @@ ErrorReport report_from_rows(const RowSums& sums, int64_t skip_row) {
     r.nonfinite += sums.nonfinite[i];
     r.lost_nan += sums.lost_nan[i];
     if (static_cast<int64_t>(i) == skip_row || !(sums.ref2[i] > 0.0)) continue;
-    const double row = std::sqrt(sums.err2[i] / sums.ref2[i]);
+    const double row = std::sqrt(std::min(sums.err2[i], sums.raw_err2[i]) / sums.ref2[i]);
     if (r.worst_row < 0 || row > r.worst_row_error) {
       r.worst_row = static_cast<int64_t>(i);
       r.worst_row_error = row;
@@ -291,6 +291,7 @@ ErrorReport report_from_rows(const RowSums& sums, int64_t skip_row) {
   }
   r.rel_frobenius = w > 0.0 ? std::sqrt(e / w) : std::sqrt(e);
   r.rel_frobenius_fp64 = w > 0.0 ? std::sqrt(raw / w) : std::sqrt(raw);
+  r.pass_error = std::min(r.rel_frobenius, r.rel_frobenius_fp64);
   return r;
 }
 
