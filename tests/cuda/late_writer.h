@@ -1,7 +1,8 @@
-// late_writer.h: a kernel that writes a GEMM's operands late, for testing programmatic dependent launch.
-// It lets the next kernel in the stream start at once (griddepcontrol.launch_dependents on sm_90), then
-// spins for a while and only then copies: a kernel launched after it with programmatic stream serialization
-// runs its set-up during the spin, and reads stale operands unless it waits for this kernel's completion.
+// late_writer.h: a kernel that writes another kernel's inputs late, for testing programmatic dependent
+// launch. It lets the next kernel in the stream start at once (griddepcontrol.launch_dependents on sm_90),
+// then spins for a while and only then copies: a kernel launched after it with programmatic stream
+// serialization runs its set-up during the spin, and reads stale inputs unless it waits for this kernel's
+// completion.
 #pragma once
 
 #include <cuda_runtime.h>
