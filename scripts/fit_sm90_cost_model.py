@@ -13,9 +13,10 @@ ranked worse: it was free to under-predict the slow plans it did not fit. It pri
 constants, how fast the plan each would choose ran against the best plan of each case.
 
     python3 scripts/fit_sm90_cost_model.py SWEEP.csv [--clock-mhz 1980 --mem-mhz 3201 --bus-bits 6016]
-                                                     [--other-model]
+                                                     [--only kName,...] [--other-model]
 
---other-model scores and refits a sweep made by an earlier planner (whose predictions the mirror cannot
+--only kName,kName refits those constants and keeps the others (Hopper v8: the split-K pair alone, after the
+exchange was rebuilt, chose the same plans). --other-model scores and refits a sweep made by an earlier planner (whose predictions the mirror cannot
 reproduce): how the current model would have chosen on it, which is how a change of the model is checked
 against data it was not fitted to.
 
@@ -173,6 +174,7 @@ def main():
     ap.add_argument("--mem-mhz", type=float, default=3201.0)
     ap.add_argument("--bus-bits", type=int, default=6016)
     ap.add_argument("--within", type=float, default=1.5, help="fit the plans within this factor of their case's best")
+    ap.add_argument("--only", default="", help="comma-separated constants to fit (default: all of FITTED)")
     ap.add_argument("--other-model", action="store_true",
                     help="the sweep's predictions came from an earlier model: skip the mirror check")
     args = ap.parse_args()
@@ -189,7 +191,10 @@ def main():
         sys.exit("the mirror or the device facts differ from the C++ model: fix them before fitting (or pass "
                  "--other-model for a sweep made by an earlier planner)")
 
-    names = FITTED
+    names = [n for n in args.only.split(",") if n] or FITTED
+    unknown = [n for n in names if n not in FITTED]
+    if unknown:
+        sys.exit(f"--only: not fitted constants: {', '.join(unknown)} (choose from {', '.join(FITTED)})")
     fitted_plans = [p for ps in cases.values() for p in ps if p.us <= args.within * min(q.us for q in ps)]
 
     x0 = [math.log(CONSTANTS[name]) for name in names]
@@ -197,7 +202,7 @@ def main():
     best_log = [math.log(min(p.us for p in ps)) for ps in case_plans]
 
     def loss(x):
-        c = {name: math.exp(v) for name, v in zip(names, x)}
+        c = {**CONSTANTS, **{name: math.exp(v) for name, v in zip(names, x)}}
         if c["kDramEfficiency"] > 1.0:
             return 1e9
         fit = sum((math.log(predict_us(p, c, dev)) - math.log(p.us)) ** 2 for p in fitted_plans) / len(fitted_plans)
