@@ -9,12 +9,13 @@
 // programmatic dependent launch), and for M <= 128 a linear layer's decode step chained the same way: the
 // activations quantized by fp8kit::quantize (1x128 groups, M-major scales), then the GEMM. Also measures
 // the card's device-to-device copy bandwidth (bytes read + written) and cuBLASLt's per-tensor FP8 rate at
-// 8192^3, and with --sweep times every launch plan of our kernel (for the planner's cost model). --profile M N K "plan" runs one plan a few times, for
-// Nsight Compute (PLAN "cublaslt": cuBLASLt's GEMM). --stages M N K PLAN times one plan at every pipeline
-// depth from 2 to the most that fits (how much the loads' latency costs), with M-major A scales (loaded
-// by TMA) and with row-major ones (cp.async copies). --trace M N K PLAN prints where one plan's launch spends
-// its time (per-CTA timer stamps: start, first load, first data, K loop, split-K reduction, epilogue, exit),
-// beside the same kernel launched with no tiles (the fixed cost of a launch).
+// 8192^3, and with --sweep times every launch plan of our kernel (for the planner's cost model).
+// --profile M N K "plan" runs one plan a few times, for Nsight Compute (PLAN "cublaslt": cuBLASLt's GEMM).
+// --stages M N K PLAN times one plan at every pipeline depth from 2 to the most that fits (how much the
+// loads' latency costs), with M-major A scales (loaded by TMA) and with row-major ones (cp.async copies).
+// --trace M N K PLAN prints where one plan's launch spends its time (per-CTA timer stamps: start, first
+// load, first data, K loop, split-K reduction, epilogue, exit), beside the same kernel launched with no
+// tiles (the fixed cost of a launch).
 //
 //   fp8kit_bench_sm90_gemm [--sweep] [--iters N] [--csv FILE] [--profile M N K PLAN] [--stages M N K PLAN]
 //                          [--trace M N K PLAN]
@@ -29,6 +30,7 @@
 #include <ctime>
 #include <fstream>
 #include <functional>
+#include <iterator>
 #include <memory>
 #include <optional>
 #include <random>
@@ -56,9 +58,11 @@ using namespace fp8kit;
 /// Launches per chain in Timer::chain_us.
 constexpr int kChainLaunches = 24;
 /// Our kernel is chained with each way of overlapping the previous kernel (cuda::sm90::Overlap).
+/// Indexed by the enum's value (the tables print column i for Overlap(i)).
 constexpr cuda::sm90::Overlap kOverlaps[] = {cuda::sm90::Overlap::none, cuda::sm90::Overlap::setup};
-constexpr int kOverlapModes = 2;
+constexpr int kOverlapModes = static_cast<int>(std::size(kOverlaps));
 const char* const kOverlapNames[kOverlapModes] = {"none", "setup"};
+static_assert(kOverlaps[0] == cuda::sm90::Overlap::none && kOverlaps[1] == cuda::sm90::Overlap::setup);
 
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 int64_t round_up(int64_t a, int64_t b) { return ceil_div(a, b) * b; }
@@ -611,18 +615,29 @@ int main(int argc, char** argv) {
         const Verdict v = cuda::sm90::supports_fp8_gemm(p0);
         FP8KIT_CHECK(v.ok, v.reason);
         const cuda::sm90::LaunchPlan chosen = cuda::sm90::choose_plan(p0);
+        auto chosen_with = [&chosen](cuda::sm90::Overlap overlap) {
+          cuda::sm90::LaunchPlan plan = chosen;
+          plan.overlap = overlap;
+          return plan;
+        };
         row.plan = cuda::sm90::describe(chosen);
         row.predicted_us = chosen.predicted_us;
         row.ours_us = timer.median_us(
             [&](int i) { cuda::sm90::run_fp8_gemm(sets[static_cast<size_t>(i % count)]->problem, chosen); }, iters, count);
+        // Our result against cuBLASLt's on the random operands just timed (the linear-layer chains below
+        // overwrite A and As with quantized activations).
+        if (refs.front()->ok()) {
+          std::vector<uint16_t> ours(static_cast<size_t>(m * n)), theirs(static_cast<size_t>(m * n));
+          FP8KIT_CUDA_CHECK(cudaMemcpy(ours.data(), p0.d.data, ours.size() * 2, cudaMemcpyDeviceToHost));
+          FP8KIT_CUDA_CHECK(cudaMemcpy(theirs.data(), sets.front()->d_cublas.ptr, theirs.size() * 2, cudaMemcpyDeviceToHost));
+          row.diff = rel_diff_bf16(ours, theirs);
+        }
         // Chained: cuBLASLt and ours with each overlap, interleaved (the chains of large M heat the card).
         {
           std::vector<std::function<void(int)>> chains;
           if (refs.front()->ok()) chains.push_back([&](int i) { refs[static_cast<size_t>(i % count)]->run(stream); });
           for (const cuda::sm90::Overlap overlap : kOverlaps) {
-            cuda::sm90::LaunchPlan overlapped = chosen;
-            overlapped.overlap = overlap;
-            chains.push_back([&sets, count, overlapped](int i) {
+            chains.push_back([&sets, count, overlapped = chosen_with(overlap)](int i) {
               cuda::sm90::run_fp8_gemm(sets[static_cast<size_t>(i % count)]->problem, overlapped);
             });
           }
@@ -653,9 +668,7 @@ int main(int argc, char** argv) {
             refs[static_cast<size_t>(i % count)]->run(stream);
           });
           for (const cuda::sm90::Overlap overlap : kOverlaps) {
-            cuda::sm90::LaunchPlan overlapped = chosen;
-            overlapped.overlap = overlap;
-            steps.push_back([&sets, count, overlapped, quantize_activations](int i) {
+            steps.push_back([&sets, count, overlapped = chosen_with(overlap), quantize_activations](int i) {
               quantize_activations(static_cast<size_t>(i % count));
               cuda::sm90::run_fp8_gemm(sets[static_cast<size_t>(i % count)]->problem, overlapped);
             });
@@ -663,12 +676,6 @@ int main(int argc, char** argv) {
           const std::vector<double> us = interleaved_us(timer, steps, 0, count, /*chained=*/true);
           row.linear_cublas_us = us[0];
           for (int o = 0; o < kOverlapModes; ++o) row.linear_ours_us[o] = us[1 + static_cast<size_t>(o)];
-        }
-        if (refs.front()->ok()) {
-          std::vector<uint16_t> ours(static_cast<size_t>(m * n)), theirs(static_cast<size_t>(m * n));
-          FP8KIT_CUDA_CHECK(cudaMemcpy(ours.data(), p0.d.data, ours.size() * 2, cudaMemcpyDeviceToHost));
-          FP8KIT_CUDA_CHECK(cudaMemcpy(theirs.data(), sets.front()->d_cublas.ptr, theirs.size() * 2, cudaMemcpyDeviceToHost));
-          row.diff = rel_diff_bf16(ours, theirs);
         }
         if (sweep) {
           const auto plans = cuda::sm90::candidate_plans(p0);
