@@ -1,7 +1,9 @@
 // test_checkpoint_writer.cpp: writer round trips (layout order, alignment, padding, metadata) and the
 // staged-file protocol (nothing under the final name before commit, temporaries removed on failure).
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -12,6 +14,7 @@
 #include "checkpoint/safetensors_file.h"
 #include "checkpoint/safetensors_writer.h"
 #include "checkpoint/shard_index.h"
+#include "checkpoint/staged_file.h"
 
 namespace fp8kit::checkpoint {
 namespace {
@@ -98,6 +101,44 @@ TEST(StagedFile, UncommittedFilesDisappear) {
   write_file_atomically(dir.path() / "c.json", "{}\n");
   EXPECT_TRUE(fs::exists(dir.path() / "c.json"));
   EXPECT_EQ(dir.entries(), 1u);
+}
+
+// Names of the files in `dir`, sorted.
+std::vector<std::string> names_in(const fs::path& dir) {
+  std::vector<std::string> names;
+  for (const auto& e : fs::directory_iterator(dir)) names.push_back(e.path().filename().string());
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+TEST(StagedFile, LockedFromTheMomentItHasItsPartialName) {
+  TempDir dir;
+  StagedFile f(dir.path() / "model.safetensors");
+  EXPECT_EQ(names_in(dir.path()), std::vector<std::string>{f.temp_path().filename().string()})
+      << "the file it was created under (.fp8kit-new.) is still there";
+  const LeftoverPartials found = remove_stale_partial_files(dir.path(), "", false);
+  EXPECT_TRUE(found.removed.empty()) << "removed a live writer's file";
+  ASSERT_EQ(found.in_use.size(), 1u);
+  EXPECT_EQ(found.in_use[0], f.temp_path());
+}
+
+TEST(StagedFile, LeftoversOfKilledWritersAreRemoved) {
+  TempDir dir;
+  const pid_t gone = ::fork();  // a pid whose process has exited and been reaped
+  ASSERT_GE(gone, 0);
+  if (gone == 0) ::_exit(0);
+  ASSERT_EQ(::waitpid(gone, nullptr, 0), gone);
+  const std::string me = std::to_string(::getpid()), dead = std::to_string(gone);
+  std::ofstream(dir.path() / (".fp8kit-partial." + me + ".a.safetensors")) << "unlocked: its writer is gone";
+  std::ofstream(dir.path() / (".fp8kit-new." + dead + ".b.safetensors"));
+  std::ofstream(dir.path() / (".fp8kit-new." + me + ".c.safetensors"));  // its creator may still lock it
+  std::ofstream(dir.path() / ".fp8kit-partial.x.d.safetensors") << "not a partial name: no pid";
+  const LeftoverPartials found = remove_stale_partial_files(dir.path(), "", false);
+  EXPECT_EQ(found.removed.size(), 2u);
+  EXPECT_EQ(found.removed_bytes, 28u);
+  EXPECT_TRUE(found.in_use.empty());
+  EXPECT_EQ(names_in(dir.path()),
+            (std::vector<std::string>{".fp8kit-new." + me + ".c.safetensors", ".fp8kit-partial.x.d.safetensors"}));
 }
 
 TEST(StagedFile, UnwritableDestinationNamesIt) {

@@ -146,7 +146,7 @@ std::vector<fs::path> InputCheckpoint::other_files_checked(const fs::path& skip_
     const std::string name = it->path().filename().string();
     const bool top = !rel.has_parent_path();
     if (top && (name == kIndexFileName || name == "config.json")) continue;  // rewritten
-    if (name.starts_with(".fp8kit-partial.") || is_other_weight_file(it->path())) continue;
+    if (name.starts_with(".fp8kit-partial.") || name.starts_with(".fp8kit-new.") || is_other_weight_file(it->path())) continue;
     out.push_back(rel);
   }
   std::sort(out.begin(), out.end());

@@ -2,6 +2,7 @@
 #include "checkpoint/staged_file.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -23,6 +24,7 @@ namespace fp8kit::checkpoint {
 namespace {
 
 constexpr const char* kPartialPrefix = ".fp8kit-partial.";
+constexpr const char* kCreatingPrefix = ".fp8kit-new.";  // a partial file before it is locked
 
 // Paths of uncommitted files, readable from a signal handler: fixed-size C strings, each guarded by
 // an atomic flag set only once the path is complete.
@@ -82,14 +84,24 @@ void set_created_output_directory(const std::filesystem::path& dir) {
 
 StagedFile::StagedFile(std::filesystem::path final_path) : final_(std::move(final_path)) {
   const std::filesystem::path dir = final_.has_parent_path() ? final_.parent_path() : std::filesystem::path(".");
-  temp_ = dir / (std::string(kPartialPrefix) + std::to_string(::getpid()) + "." + final_.filename().string());
-  fd_ = inject_write_fault() ? -1 : ::open(temp_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  const std::string tag = std::to_string(::getpid()) + "." + final_.filename().string();
+  temp_ = dir / (kPartialPrefix + tag);
+  // The lock marks the file as written by a live process (remove_stale_partial_files), so it must be
+  // held before the file has its partial name: the file is created under a ".fp8kit-new." name, locked,
+  // then renamed. The lock sits on a duplicate descriptor (same open file) because finish_writing()
+  // closes the first one before the final rename.
+  const std::filesystem::path creating = dir / (kCreatingPrefix + tag);
+  fd_ = inject_write_fault() ? -1 : ::open(creating.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (fd_ < 0) fail(final_.string(), "", "cannot create an output file in ", dir.string(), ": ", std::strerror(errno));
+  lock_fd_ = ::fcntl(fd_, F_DUPFD_CLOEXEC, 0);
+  if (lock_fd_ < 0 || ::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0 || ::rename(creating.c_str(), temp_.c_str()) != 0) {
+    const int err = errno;  // a constructor that throws runs no destructor: undo here
+    ::unlink(creating.c_str());
+    ::close(fd_);
+    if (lock_fd_ >= 0) ::close(lock_fd_);
+    fail(final_.string(), "", "cannot create an output file in ", dir.string(), ": ", std::strerror(err));
+  }
   slot_ = take_slot(temp_.string());
-  // The lock marks the file as written by a live process (remove_stale_partial_files). It is held on a
-  // second descriptor because finish_writing() closes the first before the rename.
-  lock_fd_ = ::open(temp_.c_str(), O_RDONLY | O_CLOEXEC);
-  if (lock_fd_ >= 0) ::flock(lock_fd_, LOCK_EX | LOCK_NB);
 }
 
 StagedFile::~StagedFile() {
@@ -177,28 +189,37 @@ void StagedFile::commit() {
 
 namespace {
 
-/// True when `file_name` is ".fp8kit-partial.<digits>.<name>" (any name when `name` is empty).
-bool is_partial_of(const std::string& file_name, const std::string& name) {
-  const std::string_view prefix = kPartialPrefix;
-  if (!file_name.starts_with(prefix)) return false;
+/// The writer's pid when `file_name` is "<prefix><pid>.<name>" (any name when `name` is empty), else 0.
+pid_t staged_by(std::string_view prefix, const std::string& file_name, const std::string& name) {
+  if (!file_name.starts_with(prefix)) return 0;
   size_t i = prefix.size();
   const size_t digits = i;
-  while (i < file_name.size() && file_name[i] >= '0' && file_name[i] <= '9') ++i;
-  if (i == digits || i >= file_name.size() || file_name[i] != '.') return false;
-  return name.empty() || file_name.compare(i + 1, std::string::npos, name) == 0;
+  long long pid = 0;
+  while (i < file_name.size() && file_name[i] >= '0' && file_name[i] <= '9' && pid < (1ll << 31)) {
+    pid = pid * 10 + (file_name[i++] - '0');
+  }
+  if (i == digits || pid == 0 || pid >= (1ll << 31) || i >= file_name.size() || file_name[i] != '.') return 0;
+  if (!name.empty() && file_name.compare(i + 1, std::string::npos, name) != 0) return 0;
+  return static_cast<pid_t>(pid);
 }
+
+bool process_is_gone(pid_t pid) { return ::kill(pid, 0) != 0 && errno == ESRCH; }
 
 }  // namespace
 
 LeftoverPartials remove_stale_partial_files(const std::filesystem::path& dir, const std::string& name, bool recursive) {
   namespace fs = std::filesystem;
   LeftoverPartials found;
-  std::vector<fs::path> candidates;
+  std::vector<fs::path> partial, creating;
   std::error_code ec;
   auto consider = [&](const fs::directory_entry& e) {
-    if (e.is_regular_file(ec) && !e.is_symlink(ec) && is_partial_of(e.path().filename().string(), name)) {
-      candidates.push_back(e.path());
-    }
+    if (!e.is_regular_file(ec) || e.is_symlink(ec)) return;
+    const std::string file_name = e.path().filename().string();
+    if (staged_by(kPartialPrefix, file_name, name) != 0) partial.push_back(e.path());
+    // Not yet locked, so the lock cannot tell: left by a writer killed between creating and renaming
+    // it only when that process is gone (a reused pid keeps a stray empty file, never removes a live one).
+    const pid_t creator = staged_by(kCreatingPrefix, file_name, name);
+    if (creator != 0 && process_is_gone(creator)) creating.push_back(e.path());
   };
   if (recursive) {
     for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::recursive_directory_iterator();
@@ -208,14 +229,7 @@ LeftoverPartials remove_stale_partial_files(const std::filesystem::path& dir, co
   } else {
     for (auto it = fs::directory_iterator(dir, ec); !ec && it != fs::directory_iterator(); it.increment(ec)) consider(*it);
   }
-  for (const fs::path& p : candidates) {
-    const int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0) continue;
-    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
-      if (errno == EWOULDBLOCK) found.in_use.push_back(p);
-      ::close(fd);
-      continue;
-    }
+  auto remove = [&](const fs::path& p, int fd) {
     struct stat st{};
     const uint64_t bytes = ::fstat(fd, &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;
     if (::unlink(p.c_str()) == 0) {
@@ -223,6 +237,20 @@ LeftoverPartials remove_stale_partial_files(const std::filesystem::path& dir, co
       found.removed_bytes += bytes;
     }
     ::close(fd);
+  };
+  for (const fs::path& p : partial) {
+    const int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0) continue;
+    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+      if (errno == EWOULDBLOCK) found.in_use.push_back(p);
+      ::close(fd);
+      continue;
+    }
+    remove(p, fd);
+  }
+  for (const fs::path& p : creating) {
+    const int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd >= 0) remove(p, fd);
   }
   return found;
 }

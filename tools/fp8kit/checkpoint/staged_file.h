@@ -3,9 +3,10 @@
 // so a failed or interrupted run never leaves a file that looks finished: the destructor removes an
 // uncommitted file, and SIGINT / SIGTERM / SIGHUP remove every uncommitted file before the process
 // exits (install_interrupt_cleanup()). A run killed with SIGKILL cannot clean up; its partial files
-// carry an flock(2) lock while their writer lives, so the next run into the same destination
-// (remove_stale_partial_files) removes those whose lock is free and refuses to write beside those of
-// a run still in progress.
+// carry an flock(2) lock while their writer lives (taken before the file gets its partial name: it is
+// created as ".fp8kit-new.<pid>.<name>", locked, then renamed), so the next run into the same
+// destination (remove_stale_partial_files) removes those whose lock is free and refuses to write beside
+// those of a run still in progress.
 #pragma once
 
 #include <cstdint>
@@ -62,7 +63,8 @@ struct LeftoverPartials {
 
 /// Looks for ".fp8kit-partial.<pid>.<name>" files in `dir` (and its sub-directories when
 /// `recursive`; only those staged for `name` when it is not empty) and removes those no live process
-/// holds locked: what a run killed with SIGKILL left behind.
+/// holds locked: what a run killed with SIGKILL left behind. ".fp8kit-new.<pid>.<name>" files (killed
+/// between creating and locking) are removed when process <pid> is gone.
 LeftoverPartials remove_stale_partial_files(const std::filesystem::path& dir, const std::string& name, bool recursive);
 
 /// Registers a directory this run created for its output: the interrupt handler removes it (if
