@@ -3,9 +3,10 @@ a file size limit (ulimit -f), unwritable destinations, read-only / unreadable /
 rewritten input shards, and a disk-full error (ENOSPC) at every single output operation in turn, by the
 FP8KIT_INJECT_WRITE_FAULT hook and by a real, tiny tmpfs. Every test checks that the input is untouched
 (hash before and after) and that no finished-looking output exists afterwards: a failed run leaves the
-destination as it found it; a killed run leaves only ".fp8kit-partial.*" files and final-named files
-that are byte-identical to an uninterrupted run's, never an index (written last) of an incomplete one.
-The counts (kills, faults injected) are printed, for docs/reliability.md (pytest -s shows them)."""
+destination as it found it; a killed run leaves only staged files (".fp8kit-partial.*", or
+".fp8kit-new.*" when killed between creating one and locking it) and final-named files that are
+byte-identical to an uninterrupted run's, never an index (written last) of an incomplete one. The counts
+(kills, faults injected) are printed, for docs/reliability.md (pytest -s shows them)."""
 import hashlib
 import os
 import pathlib
@@ -20,7 +21,8 @@ import pytest
 
 from conftest import FP8KIT, run
 
-PARTIAL = ".fp8kit-partial."
+PARTIAL = ".fp8kit-partial."  # a staged file, locked by its writer
+STAGED = (PARTIAL, ".fp8kit-new.")  # and one just created, before its lock and rename
 KILLS = 30
 INDEX = "model.safetensors.index.json"
 
@@ -33,8 +35,8 @@ def tree(path):
             for p in sorted(path.rglob("*")) if p.is_file()}
 
 
-def partials(path):
-    return [p for p in path.rglob("*") if p.name.startswith(PARTIAL)] if path.exists() else []
+def partials(path, prefixes=STAGED):
+    return [p for p in path.rglob("*") if p.name.startswith(prefixes)] if path.exists() else []
 
 
 def generate(path, layers=4, hidden=768, intermediate=2048, vocab=2000, shard="8M"):
@@ -83,7 +85,7 @@ def test_sigkill_at_random_points_then_rerun_matches(model, tmp_path, rng):
         rc = proc.wait(timeout=60)
         assert tree(src) == before, "the input changed"
         got = tree(out) if out.exists() else {}
-        final = {k: v for k, v in got.items() if not os.path.basename(k).startswith(PARTIAL)}
+        final = {k: v for k, v in got.items() if not os.path.basename(k).startswith(STAGED)}
         # Every file under its final name is complete: identical to the uninterrupted run's.
         for name, h in final.items():
             assert ref.get(name) == h, f"kill after {delay:.3f} s left a wrong {name}"
@@ -227,9 +229,9 @@ def stopped_at_first_output(src, out):
     if proc.poll() is not None:
         proc.communicate()
         return None
-    # Stopped too late (a busy machine): every file already renamed, or some final file in place.
-    committed = [p for p in out.rglob("*") if p.is_file() and not p.name.startswith(PARTIAL)] if out.exists() else []
-    if not partials(out) or committed:
+    # Stopped too early (no file locked yet) or too late (a busy machine: some file already committed).
+    committed = [p for p in out.rglob("*") if p.is_file() and not p.name.startswith(STAGED)] if out.exists() else []
+    if not partials(out, PARTIAL) or committed:
         proc.send_signal(signal.SIGCONT)
         proc.communicate(timeout=60)
         return None
