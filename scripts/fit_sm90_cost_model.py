@@ -55,7 +55,6 @@ LAUNCH_US = CONSTANTS["kLaunchMicroseconds"]
 SOFT_CHOICE_TEMPERATURE = 0.02  # of log time: plans predicted 2% apart weigh e times apart
 CHOICE_WEIGHT = 5.0             # the choice's lost log time against the fit's mean squared log error
 PRIOR_WEIGHT = 0.01             # pull toward the current constants: unpinned ones otherwise run off to 0 or 1e20
-LAUNCH_US = 2.0
 
 
 def ceil_div(a, b):
