@@ -216,8 +216,8 @@ LeftoverPartials remove_stale_partial_files(const std::filesystem::path& dir, co
     if (!e.is_regular_file(ec) || e.is_symlink(ec)) return;
     const std::string file_name = e.path().filename().string();
     if (staged_by(kPartialPrefix, file_name, name) != 0) partial.push_back(e.path());
-    // Not yet locked, so the lock cannot tell: left by a writer killed between creating and renaming
-    // it only when that process is gone (a reused pid keeps a stray empty file, never removes a live one).
+    // A ".fp8kit-new." file is not locked yet, so no lock tells: it is a killed writer's leftover only
+    // when its process is gone (a reused pid leaves a stray empty file rather than risk a live one).
     const pid_t creator = staged_by(kCreatingPrefix, file_name, name);
     if (creator != 0 && process_is_gone(creator)) creating.push_back(e.path());
   };
@@ -229,12 +229,15 @@ LeftoverPartials remove_stale_partial_files(const std::filesystem::path& dir, co
   } else {
     for (auto it = fs::directory_iterator(dir, ec); !ec && it != fs::directory_iterator(); it.increment(ec)) consider(*it);
   }
+  // Unlinks `p` only while it still names the file open as `fd` (a run whose pid is that of the killed
+  // writer may have renamed a new, locked file onto the same name since).
   auto remove = [&](const fs::path& p, int fd) {
-    struct stat st{};
-    const uint64_t bytes = ::fstat(fd, &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;
-    if (::unlink(p.c_str()) == 0) {
+    struct stat open_file{}, named{};
+    const bool same = ::fstat(fd, &open_file) == 0 && ::lstat(p.c_str(), &named) == 0 &&
+                      open_file.st_dev == named.st_dev && open_file.st_ino == named.st_ino;
+    if (same && ::unlink(p.c_str()) == 0) {
       found.removed.push_back(p);
-      found.removed_bytes += bytes;
+      found.removed_bytes += static_cast<uint64_t>(open_file.st_size);
     }
     ::close(fd);
   };
