@@ -93,8 +93,10 @@ StagedFile::StagedFile(std::filesystem::path final_path) : final_(std::move(fina
   const std::filesystem::path creating = dir / (kCreatingPrefix + tag);
   fd_ = inject_write_fault() ? -1 : ::open(creating.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (fd_ < 0) fail(final_.string(), "", "cannot create an output file in ", dir.string(), ": ", std::strerror(errno));
+  // A file system without flock (some FUSE ones) leaves the file unlocked, as if its writer were gone.
   lock_fd_ = ::fcntl(fd_, F_DUPFD_CLOEXEC, 0);
-  if (lock_fd_ < 0 || ::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0 || ::rename(creating.c_str(), temp_.c_str()) != 0) {
+  if (lock_fd_ >= 0) ::flock(lock_fd_, LOCK_EX | LOCK_NB);
+  if (lock_fd_ < 0 || ::rename(creating.c_str(), temp_.c_str()) != 0) {
     const int err = errno;  // a constructor that throws runs no destructor: undo here
     ::unlink(creating.c_str());
     ::close(fd_);
