@@ -9,6 +9,7 @@
 // in float64 (row scaling: As[m] Bs[n] sum_k decode(a) decode(b)).
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -96,11 +97,12 @@ struct RowSums {
 struct ErrorReport {
   double rel_frobenius = 0.0;       // ||got - round(want)|| / ||want|| over all rows
   double rel_frobenius_fp64 = 0.0;  // ||got - want|| / ||want||
-  double pass_error = 0.0;          // min(rel_frobenius, rel_frobenius_fp64): what tolerances bound
   int64_t nonfinite = 0;            // elements of got that are NaN or inf where want is finite
   int64_t lost_nan = 0;             // elements of got that are not NaN where want is NaN
   int64_t worst_row = -1;           // the row with the largest pass measure (rows with ||want|| > 0)
   double worst_row_error = 0.0;
+  /// What tolerances bound: the smaller of the two errors over all rows.
+  double pass_error() const { return std::min(rel_frobenius, rel_frobenius_fp64); }
   std::string describe() const;
 };
 /// skip_row is left out of the worst-row search.

@@ -34,7 +34,7 @@ void expect_within_contract(const HostOperands& h, const std::vector<uint8_t>& d
   const auto want = reference_cpu(h);
   const ErrorReport r = compare(widen_output(d, h.c.out, h.c.m, h.c.n), want, h.c.out, h.c.m, h.c.n);
   const double tol = tolerance(h.c.out);
-  EXPECT_TRUE(r.pass_error <= tol && r.worst_row_error <= 2 * tol && r.nonfinite == 0 && r.lost_nan == 0)
+  EXPECT_TRUE(r.pass_error() <= tol && r.worst_row_error <= 2 * tol && r.nonfinite == 0 && r.lost_nan == 0)
       << backend << " " << h.c.name() << ": " << r.describe() << " (tolerance " << tol << ", rows " << 2 * tol << ")";
 }
 
@@ -100,7 +100,7 @@ TEST(GemmHarness, NoticesWrongResults) {
   const HostOperands h = make_operands(c);
   const auto want = reference_cpu(h);
   auto got = widen_output(run_cpu(h, Backend::cpu), c.out, c.m, c.n);
-  ASSERT_LE(compare(got, want, c.out, c.m, c.n).pass_error, tolerance(c.out)) << c.name();
+  ASSERT_LE(compare(got, want, c.out, c.m, c.n).pass_error(), tolerance(c.out)) << c.name();
 
   auto one_row_off = got;
   for (int64_t j = 0; j < c.n; ++j) one_row_off[static_cast<size_t>(3 * c.n + j)] *= 1.01;

@@ -127,7 +127,7 @@ void expect_matches_reference(const Prepared& p, Backend backend, const std::str
                                            c.n, static_cast<const double*>(p.ref->get()));
   const ErrorReport r = report_from_rows(s);
   const double tol = tolerance(c.out, backend);
-  EXPECT_TRUE(r.pass_error <= tol && r.worst_row_error <= 2 * tol && r.nonfinite == 0 && r.lost_nan == 0)
+  EXPECT_TRUE(r.pass_error() <= tol && r.worst_row_error <= 2 * tol && r.nonfinite == 0 && r.lost_nan == 0)
       << who << " " << c.name() << ": " << r.describe() << " (tolerance " << tol << ", per row " << 2 * tol << ")";
   if (p.sampled < c.m) {  // rows without a reference must still be written and finite (no NaN inputs there)
     EXPECT_EQ(count_nonfinite_on_device(p.d->get(), c.out, c.n, c.m, c.n), 0)
@@ -474,7 +474,7 @@ TEST(GemmCuda, BackendsAgree) {
         const ErrorReport r = report_from_rows(s);
         // Each is within its tolerance of the reference, so the two are within the sum of them.
         const double tol = tolerance(c.out, outputs[i].first) + tolerance(c.out, outputs[j].first);
-        EXPECT_TRUE(r.pass_error <= tol && r.nonfinite == 0 && r.lost_nan == 0)
+        EXPECT_TRUE(r.pass_error() <= tol && r.nonfinite == 0 && r.lost_nan == 0)
             << backend_name(outputs[j].first) << " vs " << backend_name(outputs[i].first) << " " << c.name() << ": "
             << r.describe();
         ++compared;
