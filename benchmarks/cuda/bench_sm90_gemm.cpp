@@ -267,6 +267,28 @@ struct Row {
   double linear_cublas_us = NAN;
   double linear_ours_us[kOverlapModes] = {NAN, NAN};
   std::string plan, best_plan;
+
+  double flop() const { return 2.0 * static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k); }
+};
+
+/// Ratios to cuBLASLt over the cases that have one (a finite ratio): their geometric mean, and how many
+/// are below 1.0x.
+struct SpeedupSummary {
+  double log_sum = 0.0;
+  int count = 0, below = 0;
+
+  /// Counts `speedup` when it is finite; says whether it did.
+  bool add(double speedup) {
+    if (!std::isfinite(speedup)) return false;
+    log_sum += std::log(speedup);
+    ++count;
+    below += speedup < 1.0 ? 1 : 0;
+    return true;
+  }
+  void print(const char* what) const {
+    std::printf("%sgeomean x cuBLASLt over %d cases: %.3f; cases below 1.0x: %d\n", what, count,
+                count > 0 ? std::exp(log_sum / count) : NAN, below);
+  }
 };
 
 /// One copy of a case's operands on the device: A, B, As (M-major, ld = M rounded to 4), Bs (row-major) and
@@ -594,8 +616,7 @@ int main(int argc, char** argv) {
         const auto sets = make_sets(m, n, k, l2, seed += 8);
         const int count = static_cast<int>(sets.size());
         for (auto& set : sets) set->problem.stream = stream;
-        const double flop = 2.0 * static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);
-        auto tflops = [&](double us) { return flop / (us * 1e-6) / 1e12; };
+        auto tflops = [&row](double us) { return row.flop() / (us * 1e-6) / 1e12; };
 
         std::vector<std::unique_ptr<CublasLtGemm>> refs;
         for (auto& set : sets) {
@@ -720,33 +741,25 @@ int main(int argc, char** argv) {
     // Summary tables (the last lines of the output): each launch between its own events, then chained.
     std::printf("\n| M | N | K | cuBLASLt us | sm90 us | sm90 TFLOP/s | x cuBLASLt | plan | best plan (sweep) | x floor |\n");
     std::printf("|---|---|---|---|---|---|---|---|---|---|\n");
-    double log_sum = 0.0, log_chain = 0.0, log_planner = 0.0;
-    int count = 0, below = 0, chain_count = 0, chain_below = 0;
-    auto floor_us = [&](const Row& r) { return static_cast<double>(r.n) * static_cast<double>(r.k) / copy_bytes_per_s * 1e6; };
+    SpeedupSummary per_launch, chained;
+    double log_planner = 0.0;
     auto floor_cell = [&](const Row& r, double us) {
-      const double f = floor_us(r);
+      const double f = static_cast<double>(r.n) * static_cast<double>(r.k) / copy_bytes_per_s * 1e6;
       return fmt("%.2f", us / f) + fmt(" (floor %.1f us)", f) + (us <= std::max(1.3 * f, f + 5.0) ? "" : " over bar");
     };
     for (const Row& r : rows) {
       const double speedup = r.cublas_us / r.ours_us;
-      if (std::isfinite(speedup)) {
-        log_sum += std::log(speedup);
-        log_planner += sweep ? std::log(r.best_us / r.chosen_sweep_us) : 0.0;
-        ++count;
-        below += speedup < 1.0 ? 1 : 0;
-      }
-      const double flop = 2.0 * static_cast<double>(r.m) * static_cast<double>(r.n) * static_cast<double>(r.k);
+      if (per_launch.add(speedup) && sweep) log_planner += std::log(r.best_us / r.chosen_sweep_us);
       const std::string best = sweep ? r.best_plan + fmt(" %.1f", r.best_us) : "(no sweep)";
       std::printf("| %lld | %lld | %lld | %.1f | %.1f | %.0f | %.2f | %s | %s | %s |\n", static_cast<long long>(r.m),
                   static_cast<long long>(r.n), static_cast<long long>(r.k), r.cublas_us, r.ours_us,
-                  flop / r.ours_us / 1e6, speedup, r.plan.c_str(), best.c_str(),
+                  r.flop() / r.ours_us / 1e6, speedup, r.plan.c_str(), best.c_str(),
                   r.m == 64 ? floor_cell(r, r.ours_us).c_str() : "");
     }
-    std::printf("geomean x cuBLASLt over %d cases: %.3f; cases below 1.0x: %d\n", count,
-                count > 0 ? std::exp(log_sum / count) : NAN, below);
-    if (sweep && count > 0) {
+    per_launch.print("");
+    if (sweep && per_launch.count > 0) {
       std::printf("sweep: the planner's plans run at %.3f of the best plans' speed (geomean, both timed in the sweep)\n",
-                  std::exp(log_planner / count));
+                  std::exp(log_planner / per_launch.count));
     }
     const int chosen_overlap = static_cast<int>(cuda::sm90::LaunchPlan{}.overlap);
     std::printf("\nchained: microseconds per launch in a stream of %d back-to-back launches; ours overlapping the "
@@ -757,19 +770,13 @@ int main(int argc, char** argv) {
     for (const Row& r : rows) {
       const double ours = r.ours_chain_us[chosen_overlap];
       const double speedup = r.cublas_chain_us / ours;
-      if (std::isfinite(speedup)) {
-        log_chain += std::log(speedup);
-        ++chain_count;
-        chain_below += speedup < 1.0 ? 1 : 0;
-      }
-      const double flop = 2.0 * static_cast<double>(r.m) * static_cast<double>(r.n) * static_cast<double>(r.k);
+      chained.add(speedup);
       std::printf("| %lld | %lld | %lld | %.1f | %.1f / %.1f | %.0f | %.2f | %s |\n", static_cast<long long>(r.m),
                   static_cast<long long>(r.n), static_cast<long long>(r.k), r.cublas_chain_us, r.ours_chain_us[0],
-                  r.ours_chain_us[1], flop / ours / 1e6, speedup,
+                  r.ours_chain_us[1], r.flop() / ours / 1e6, speedup,
                   r.m == 64 ? floor_cell(r, ours).c_str() : "");
     }
-    std::printf("chained geomean x cuBLASLt over %d cases: %.3f; cases below 1.0x: %d\n", chain_count,
-                chain_count > 0 ? std::exp(log_chain / chain_count) : NAN, chain_below);
+    chained.print("chained ");
     std::printf("\nlinear layer, decode: activation quantization (bf16 -> e4m3, 1x128 scales) + GEMM, microseconds "
                 "per step in a chain of %d\n\n| M | N | K | quantize + cuBLASLt | quantize + sm90: %s / %s | x |\n"
                 "|---|---|---|---|---|---|\n",
