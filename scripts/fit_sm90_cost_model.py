@@ -16,9 +16,9 @@ constants, how fast the plan each would choose ran against the best plan of each
                                                      [--only kName,...] [--other-model]
 
 --only kName,kName refits those constants and keeps the others (Hopper v8: the split-K pair alone, after the
-exchange was rebuilt, chose the same plans). --other-model scores and refits a sweep made by an earlier planner (whose predictions the mirror cannot
-reproduce): how the current model would have chosen on it, which is how a change of the model is checked
-against data it was not fitted to.
+exchange was rebuilt, chose the same plans). --other-model scores and refits a sweep made by an earlier
+planner (whose predictions the mirror cannot reproduce): how the current model would have chosen on it,
+which is how a change of the model is checked against data it was not fitted to.
 
 The defaults are an H200's (the benchmark's first line prints them: cudaDevAttrClockRate,
 MemoryClockRate, GlobalMemoryBusWidth). Pure Python and numpy; the optimiser is a Nelder-Mead search
