@@ -5,6 +5,7 @@
 #include <set>
 
 #include "checkpoint/checkpoint_error.h"
+#include "checkpoint/staged_file.h"
 
 namespace fp8kit::checkpoint {
 namespace fs = std::filesystem;
@@ -146,7 +147,7 @@ std::vector<fs::path> InputCheckpoint::other_files_checked(const fs::path& skip_
     const std::string name = it->path().filename().string();
     const bool top = !rel.has_parent_path();
     if (top && (name == kIndexFileName || name == "config.json")) continue;  // rewritten
-    if (name.starts_with(".fp8kit-partial.") || name.starts_with(".fp8kit-new.") || is_other_weight_file(it->path())) continue;
+    if (is_staged_file_name(name) || is_other_weight_file(it->path())) continue;
     out.push_back(rel);
   }
   std::sort(out.begin(), out.end());

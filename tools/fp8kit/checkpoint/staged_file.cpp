@@ -209,6 +209,10 @@ bool process_is_gone(pid_t pid) { return ::kill(pid, 0) != 0 && errno == ESRCH; 
 
 }  // namespace
 
+bool is_staged_file_name(std::string_view file_name) {
+  return file_name.starts_with(kPartialPrefix) || file_name.starts_with(kCreatingPrefix);
+}
+
 LeftoverPartials remove_stale_partial_files(const std::filesystem::path& dir, const std::string& name, bool recursive) {
   namespace fs = std::filesystem;
   LeftoverPartials found;

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace fp8kit::checkpoint {
@@ -66,6 +67,10 @@ struct LeftoverPartials {
 /// holds locked: what a run killed with SIGKILL left behind. ".fp8kit-new.<pid>.<name>" files (killed
 /// between creating and locking) are removed when process <pid> is gone.
 LeftoverPartials remove_stale_partial_files(const std::filesystem::path& dir, const std::string& name, bool recursive);
+
+/// True for the name of a file some run is staging or left staged (".fp8kit-partial.*", ".fp8kit-new.*"):
+/// never part of a checkpoint.
+bool is_staged_file_name(std::string_view file_name);
 
 /// Registers a directory this run created for its output: the interrupt handler removes it (if
 /// empty) after the staged files. Pass an empty path to forget it once the output is committed.
