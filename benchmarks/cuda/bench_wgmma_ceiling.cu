@@ -10,6 +10,9 @@
 //   wait_each       the same, waiting for each wave's wgmma group before issuing the next
 //   promote         the GEMM's run_single: scratch accumulator, wait, final += As * Bs * scratch (FFMA)
 //   promote_double  the GEMM's run_double (one wave): K block kb + 1 issued before kb is promoted
+//   promote_halves  two waves in column halves (m64n(N/2)k32): each K block is four groups (wave, half),
+//                   group g + 1 issued before g is promoted, in two half-size scratch accumulators (the
+//                   registers of promote's one full-size scratch)
 // The SM clock is measured during the run (clock64 over %globaltimer), and every rate is also given as a
 // fraction of the dense FP8 peak at that clock (4096 multiply-adds per clock per SM).
 //
@@ -30,13 +33,14 @@ namespace {
 
 using namespace fp8kit::cuda::sm90;
 
-enum class Loop { accumulate, wait_each, promote, promote_double };
+enum class Loop { accumulate, wait_each, promote, promote_double, promote_halves };
 const char* loop_name(Loop l) {
   switch (l) {
     case Loop::accumulate: return "accumulate";
     case Loop::wait_each: return "wait_each";
     case Loop::promote: return "promote";
     case Loop::promote_double: return "promote_double";
+    case Loop::promote_halves: return "promote_halves";
   }
   return "?";
 }
@@ -63,19 +67,21 @@ __device__ __forceinline__ unsigned long long global_ns() {
   return t;
 }
 
-template <int kN, int kWaves>
+/// One warpgroup's wgmma of width kMmaN (the tile's N, or half of it) over a tile of width kN.
+template <int kN, int kWaves, int kMmaN = kN>
 struct WarpgroupLoop {
-  using W = WgmmaFp8<kN>;
+  using W = WgmmaFp8<kMmaN>;
   static constexpr int kAcc = W::kAccumulators;
   const uint8_t* a;
   const uint8_t* b;
   const float* scales;
   int wg, row;
 
-  __device__ __forceinline__ void issue(float (&d)[kAcc], int copy, int wave, bool overwrite) const {
+  /// Issues one K block of `wave` and of column part `part` (kMmaN columns from part * kMmaN).
+  __device__ __forceinline__ void issue(float (&d)[kAcc], int copy, int wave, bool overwrite, int part = 0) const {
     const uint64_t desc_a =
         ptx::wgmma_desc_sw128(a + copy * Layout<kN, kWaves>::kABytes + (wave * 128 + wg * 64) * kBlockK);
-    const uint64_t desc_b = ptx::wgmma_desc_sw128(b + copy * Layout<kN, kWaves>::kBBytes);
+    const uint64_t desc_b = ptx::wgmma_desc_sw128(b + copy * Layout<kN, kWaves>::kBBytes + part * kMmaN * kBlockK);
 #pragma unroll
     for (int i = 0; i < kAcc; ++i) ptx::fence_register(d[i]);
     ptx::wgmma_fence();
@@ -106,8 +112,10 @@ struct WarpgroupLoop {
 template <int kN, int kWaves, Loop kLoop>
 __global__ void __launch_bounds__(256, 1) wgmma_loop(float* out, Timing* timing, int iters) {
   static_assert(kLoop != Loop::promote_double || kWaves == 1, "the double-buffered loop has one wave");
+  static_assert(kLoop != Loop::promote_halves || kWaves == 2, "the column-halves loop has two waves");
   using L = Layout<kN, kWaves>;
   using WL = WarpgroupLoop<kN, kWaves>;
+  using HL = WarpgroupLoop<kN, kWaves, kLoop == Loop::promote_halves ? kN / 2 : kN>;  // column halves
   constexpr int kAcc = WL::kAcc;
   extern __shared__ uint8_t smem_raw[];
   uint8_t* smem = smem_raw + ((1024u - (ptx::smem_addr(smem_raw) & 1023u)) & 1023u);
@@ -128,6 +136,7 @@ __global__ void __launch_bounds__(256, 1) wgmma_loop(float* out, Timing* timing,
   __syncthreads();
   const int warp = static_cast<int>(threadIdx.x) / 32, lane = static_cast<int>(threadIdx.x) % 32;
   const WL wl{a, b, scales, warp / 4, (warp % 4) * 16 + lane / 4};
+  const HL hl{a, b, scales, warp / 4, (warp % 4) * 16 + lane / 4};
 
   float acc[kWaves][kAcc];
   float scratch0[kAcc], scratch1[kLoop == Loop::promote_double ? kAcc : 1];
@@ -159,6 +168,55 @@ __global__ void __launch_bounds__(256, 1) wgmma_loop(float* out, Timing* timing,
         wl.promote(acc[w], scratch0, it & 1, w);
       }
     }
+  } else if constexpr (kLoop == Loop::promote_halves) {
+    // Groups (wave, half) in the order (0,0) (0,1) (1,0) (1,1); even groups in h0, odd in h1; acc_h[2w + h]
+    // is half h of wave w's accumulator (its registers replace acc's, h0 and h1 scratch0's). As in
+    // promote_double, two K blocks per iteration and a peeled tail: with one block per iteration (and the
+    // copy chosen at run time) ptxas serialised every wgmma.
+    float acc_h[kWaves * 2][HL::kAcc], h0[HL::kAcc], h1[HL::kAcc];
+#pragma unroll
+    for (int i = 0; i < HL::kAcc; ++i) {
+      h0[i] = h1[i] = 0.0f;
+#pragma unroll
+      for (int g = 0; g < kWaves * 2; ++g) acc_h[g][i] = 0.0f;
+    }
+    // Issues the next group into `next`, then promotes the group in `done` (complete once one is pending).
+#define FP8KIT_HALVES_STEP(next, copy, wave, half, done, g, done_copy) \
+  hl.issue(next, copy, wave, true, half);                              \
+  ptx::wgmma_wait<1>();                                                \
+  hl.promote(acc_h[g], done, done_copy, (g) / 2);
+    hl.issue(h0, 0, 0, true, 0);
+    int it = 0;
+    for (; it + 2 < iters; it += 2) {  // h0 holds group (0,0) of block it (copy 0), in flight
+      FP8KIT_HALVES_STEP(h1, 0, 0, 1, h0, 0, 0);
+      FP8KIT_HALVES_STEP(h0, 0, 1, 0, h1, 1, 0);
+      FP8KIT_HALVES_STEP(h1, 0, 1, 1, h0, 2, 0);
+      FP8KIT_HALVES_STEP(h0, 1, 0, 0, h1, 3, 0);
+      FP8KIT_HALVES_STEP(h1, 1, 0, 1, h0, 0, 1);
+      FP8KIT_HALVES_STEP(h0, 1, 1, 0, h1, 1, 1);
+      FP8KIT_HALVES_STEP(h1, 1, 1, 1, h0, 2, 1);
+      FP8KIT_HALVES_STEP(h0, 0, 0, 0, h1, 3, 1);
+    }
+    if (it + 1 < iters) {  // two blocks left
+      FP8KIT_HALVES_STEP(h1, 0, 0, 1, h0, 0, 0);
+      FP8KIT_HALVES_STEP(h0, 0, 1, 0, h1, 1, 0);
+      FP8KIT_HALVES_STEP(h1, 0, 1, 1, h0, 2, 0);
+      FP8KIT_HALVES_STEP(h0, 1, 0, 0, h1, 3, 0);
+      FP8KIT_HALVES_STEP(h1, 1, 0, 1, h0, 0, 1);
+      FP8KIT_HALVES_STEP(h0, 1, 1, 0, h1, 1, 1);
+      FP8KIT_HALVES_STEP(h1, 1, 1, 1, h0, 2, 1);
+    } else {
+      FP8KIT_HALVES_STEP(h1, 0, 0, 1, h0, 0, 0);
+      FP8KIT_HALVES_STEP(h0, 0, 1, 0, h1, 1, 0);
+      FP8KIT_HALVES_STEP(h1, 0, 1, 1, h0, 2, 0);
+    }
+    ptx::wgmma_wait<0>();
+    hl.promote(acc_h[3], h1, (iters - 1) & 1, 1);
+#pragma unroll
+    for (int g = 0; g < kWaves * 2; ++g)
+#pragma unroll
+      for (int i = 0; i < HL::kAcc; ++i) acc[g / 2][(g % 2) * HL::kAcc + i] = acc_h[g][i];
+#undef FP8KIT_HALVES_STEP
   } else {
     // As the GEMM's run_double: the loop body issues unconditionally and the tail is peeled.
     wl.issue(scratch0, 0, 0, true);
@@ -239,7 +297,8 @@ template <int kN, int kWaves, Loop kLoop>
 void report(const char* tile, int sms, int iters, float* out, Timing* timing) {
   const Result r = measure<kN, kWaves, kLoop>(sms, iters, out, timing);
   const double peak = 2.0 * 4096.0 * sms * r.mhz * 1e6 / 1e12;  // dense FP8 at the measured clock
-  std::printf("%-8s m64n%-3d x %d wave%s  %-15s %7.0f TF/s  %5.0f MHz  %5.1f%% of peak at that clock\n", tile, kN,
+  std::printf("%-8s m64n%-3d x %d wave%s  %-15s %7.0f TF/s  %5.0f MHz  %5.1f%% of peak at that clock\n", tile,
+              kLoop == Loop::promote_halves ? kN / 2 : kN,
               kWaves, kWaves > 1 ? "s" : " ", loop_name(kLoop), r.tflops, r.mhz, 100.0 * r.tflops / peak);
 }
 
@@ -265,6 +324,8 @@ int run(int argc, char** argv) {
   report<128, 2, Loop::accumulate>("256x128", sms, iters, out, timing);
   report<128, 2, Loop::wait_each>("256x128", sms, iters, out, timing);
   report<128, 2, Loop::promote>("256x128", sms, iters, out, timing);
+  report<128, 2, Loop::promote_halves>("256x128", sms, iters, out, timing);
+  report<64, 2, Loop::accumulate>("256x64", sms, iters, out, timing);
   report<192, 1, Loop::accumulate>("128x192", sms, iters, out, timing);
   report<192, 1, Loop::wait_each>("128x192", sms, iters, out, timing);
   report<192, 1, Loop::promote>("128x192", sms, iters, out, timing);
