@@ -37,7 +37,8 @@ import numpy as np
 PLAN_SOURCE = pathlib.Path(__file__).resolve().parent.parent / "src/cuda/sm90/sm90_fp8_gemm_plan.cpp"
 FITTED = ["kMacPerClock2Wg", "kMacPerClock1Wg", "kL2BytesPerClock", "kStagingBytesPerClock", "kStoreBoxCycles",
           "kStoreBytesPerClock", "kTileOverheadCycles", "kSplitOverheadCycles", "kDsmemBytesPerClock",
-          "kPipelineFillCycles", "kDramEfficiency", "kStreamBytesPerClock"]
+          "kPipelineFillCycles", "kDramEfficiency", "kStreamBytesPerClock", "kLoadExposedFraction",
+          "kMulticastTileCycles"]
 
 
 def cpp_constants():
@@ -96,7 +97,8 @@ def predict_us(plan, c, dev):
         epilogue = bm * bn * 2.0 / c["kStagingBytesPerClock"] + plan.store_boxes * c["kStoreBoxCycles"]
     else:
         epilogue = bm * bn * out_size / plan.split / c["kStoreBytesPerClock"]
-    per_tile = k_blocks_per_cta * max(mma, load) + c["kTileOverheadCycles"] + epilogue
+    per_tile = (k_blocks_per_cta * (max(mma, load) + c["kLoadExposedFraction"] * min(mma, load)) + c["kTileOverheadCycles"]
+                + epilogue + (c["kMulticastTileCycles"] if plan.multicast else 0.0))
     if plan.split > 1:
         per_tile += c["kSplitOverheadCycles"] + bm * bn * 4.0 * (plan.split - 1) / plan.split / c["kDsmemBytesPerClock"]
     sm_s = (tiles_per_cluster * per_tile + c["kPipelineFillCycles"]) / dev["clock_hz"]
