@@ -44,7 +44,6 @@ inline size_t smem_bytes_for(const TileConfig& t, int stages, bool tma_store, in
 
 TileConfig tile_config_64x128();
 TileConfig tile_config_64x192();
-TileConfig tile_config_64x256();
 TileConfig tile_config_128x128();
 TileConfig tile_config_128x160();
 TileConfig tile_config_128x192();
