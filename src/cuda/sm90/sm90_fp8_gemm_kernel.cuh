@@ -211,26 +211,31 @@ __device__ __forceinline__ uint32_t pack_pair(float v0, float v1) {
   }
 }
 
-/// Bias, rounding and stores of one consumer warpgroup's accumulators, straight from registers. Where the
-/// thread's rows and the warpgroup's columns are all inside D and D allows pair stores (the usual case),
-/// one short straight-line run of stores from two row pointers: this epilogue runs from cold instruction
-/// caches in decode-sized launches, where its code size is most of its cost (BENCHMARKS.md, Hopper v7).
+/// Bias, rounding and stores of one consumer warpgroup's accumulators, straight from registers. Where D
+/// allows pair stores and there is no bias (the usual case), one short straight-line run of predicated
+/// stores from two row pointers per wave: this epilogue runs from cold instruction caches in decode-sized
+/// launches, where its code size is most of its cost (BENCHMARKS.md, Hopper v7). Rows past M and column
+/// pairs past N are skipped by the predicates, so ragged tiles (M not a multiple of 64, the last n-block)
+/// take it too: with N even a pair (col, col + 1) from an even column is wholly inside D or wholly outside.
+/// (Until Hopper v9 they took the general path below, whose fully unrolled bounds checks are many times the
+/// code; in Nsight Compute's samples of 64 x 2112 x 7168 its warps stalled mostly on instruction fetch.)
 template <class Shape, OutKind kOut>
 __device__ void store_tile(const KernelParams& p, const float (&acc)[Shape::kWaves][Shape::kColGroups * 4],
                            int32_t row_base, int32_t col_base) {
   const int lane = threadIdx.x % 32;
   const int32_t col0 = col_base + (lane % 4) * 2;
-  const int32_t last_row = row_base + (Shape::kWaves - 1) * 64 * Shape::kWgM + 8;
-  if (p.pair_stores && p.bias_kind == BiasKind::none && last_row < p.m && col_base + Shape::kWgCols <= p.n) {
+  if (p.pair_stores && p.bias_kind == BiasKind::none && (p.n % 2 == 0 || col_base + Shape::kWgCols <= p.n)) {
     using Pair = std::conditional_t<kOut == OutKind::f32, float2, uint32_t>;
 #pragma unroll
     for (int w = 0; w < Shape::kWaves; ++w) {
 #pragma unroll
       for (int h = 0; h < 2; ++h) {
         const int64_t row = row_base + w * 64 * Shape::kWgM + h * 8;
+        const bool row_inside = row < p.m;
         Pair* d = reinterpret_cast<Pair*>(static_cast<char*>(p.d) + (row * p.ldd + col0) * (kOut == OutKind::f32 ? 4 : 2));
 #pragma unroll
         for (int j = 0; j < Shape::kColGroups; ++j) {
+          if (!row_inside || col0 + j * 8 >= p.n) continue;
           const float v0 = acc[w][j * 4 + h * 2], v1 = acc[w][j * 4 + h * 2 + 1];
           if constexpr (kOut == OutKind::f32) {
             d[j * 4] = make_float2(v0, v1);
