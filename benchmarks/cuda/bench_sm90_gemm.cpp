@@ -15,10 +15,10 @@
 // loads' latency costs), with M-major A scales (loaded by TMA) and with row-major ones (cp.async copies).
 // --trace M N K PLAN prints where one plan's launch spends its time (per-CTA timer stamps: start, first
 // load, first data, K loop, split-K reduction, epilogue, exit), beside the same kernel launched with no
-// tiles (the fixed cost of a launch).
+// tiles (the fixed cost of a launch); with --bias, the problem has a bf16 bias (the epilogue's bias path).
 //
 //   fp8kit_bench_sm90_gemm [--sweep] [--iters N] [--csv FILE] [--profile M N K PLAN] [--stages M N K PLAN]
-//                          [--trace M N K PLAN]
+//                          [--trace M N K PLAN [--bias]]
 #include <cublasLt.h>
 #include <cuda_runtime.h>
 
@@ -442,10 +442,19 @@ int stage_scan(int64_t m, int64_t n, int64_t k, const std::string& wanted, size_
 /// maximum over the CTAs, in microseconds after the first CTA started, the median over launches; beside it
 /// the CUDA-event time of the same launches. Then the same for the same launch with no tiles: what a
 /// launch of this kernel and grid costs before any work.
-int trace(int64_t m, int64_t n, int64_t k, const std::string& wanted, size_t l2, Timer& timer, cudaStream_t stream) {
+int trace(int64_t m, int64_t n, int64_t k, const std::string& wanted, bool bias, size_t l2, Timer& timer,
+          cudaStream_t stream) {
   const auto sets = make_sets(m, n, k, l2, 13);
   const int count = static_cast<int>(sets.size());
-  for (auto& set : sets) set->problem.stream = stream;
+  Buffer bias_values(static_cast<size_t>(n * 2));  // bf16 zeros: the epilogue's bias path, not its values
+  FP8KIT_CUDA_CHECK(cudaMemset(bias_values.ptr, 0, bias_values.bytes));
+  for (auto& set : sets) {
+    set->problem.stream = stream;
+    if (bias) {
+      set->problem.bias = bias_values.ptr;
+      set->problem.bias_dtype = DType::bf16;
+    }
+  }
   const auto found = plan_named(sets.front()->problem, wanted);
   if (!found) return 1;
   constexpr int kLaunches = 15;
@@ -490,10 +499,11 @@ int trace(int64_t m, int64_t n, int64_t k, const std::string& wanted, size_t l2,
     }
     static const char* const kNames[kTimes] = {"entry", "first load", "first data", "K loop done",
                                                 "received", "reduced", "epilogue done", "exit"};
-    std::printf("trace M=%lld N=%lld K=%lld %s%s: event %.1f us, span (first entry to last exit) %.1f us; median / max "
-                "over CTAs, us after the first entry:",
+    std::printf("trace M=%lld N=%lld K=%lld %s%s%s: event %.1f us, span (first entry to last exit) %.1f us; median / "
+                "max over CTAs, us after the first entry:",
                 static_cast<long long>(m), static_cast<long long>(n), static_cast<long long>(k),
-                cuda::sm90::describe(plan).c_str(), tiles == 0 ? " with no tiles" : "", event_us, median(span));
+                cuda::sm90::describe(plan).c_str(), bias ? " bias=bf16" : "", tiles == 0 ? " with no tiles" : "",
+                event_us, median(span));
     for (int s = 0; s < kTimes; ++s) {
       if (!med[s].empty()) std::printf(" %s %.2f / %.2f;", kNames[s], median(med[s]), median(max[s]));
     }
@@ -505,7 +515,7 @@ int trace(int64_t m, int64_t n, int64_t k, const std::string& wanted, size_t l2,
 }  // namespace
 
 int main(int argc, char** argv) {
-  bool sweep = false;
+  bool sweep = false, bias = false;
   int iters = 30;
   std::string csv_path, profile_plan, stages_plan, trace_plan;
   int64_t profile_shape[3] = {0, 0, 0};
@@ -513,6 +523,8 @@ int main(int argc, char** argv) {
     const std::string arg = argv[i];
     if (arg == "--sweep") {
       sweep = true;
+    } else if (arg == "--bias") {
+      bias = true;
     } else if (arg == "--iters" && i + 1 < argc) {
       iters = std::atoi(argv[++i]);
     } else if (arg == "--csv" && i + 1 < argc) {
@@ -523,7 +535,7 @@ int main(int argc, char** argv) {
     } else {
       std::fprintf(stderr,
                    "usage: %s [--sweep] [--iters N] [--csv FILE] [--profile M N K PLAN] [--stages M N K PLAN] "
-                   "[--trace M N K PLAN]\n",
+                   "[--trace M N K PLAN [--bias]]\n",
                    argv[0]);
       return 2;
     }
@@ -563,7 +575,7 @@ int main(int argc, char** argv) {
       return profile(profile_shape[0], profile_shape[1], profile_shape[2], profile_plan, lt, workspace, stream);
     }
     if (!trace_plan.empty()) {
-      return trace(profile_shape[0], profile_shape[1], profile_shape[2], trace_plan, l2, timer, stream);
+      return trace(profile_shape[0], profile_shape[1], profile_shape[2], trace_plan, bias, l2, timer, stream);
     }
     if (!stages_plan.empty()) {
       return stage_scan(profile_shape[0], profile_shape[1], profile_shape[2], stages_plan, l2, timer, iters, stream);
