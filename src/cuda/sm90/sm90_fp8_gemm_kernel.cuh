@@ -112,11 +112,20 @@ __device__ __forceinline__ KRange k_range(const KernelParams& p, uint32_t cta_ra
   return {begin < end ? begin : end, end};
 }
 
+/// bias[col] of a bias of type kBias, as float.
+template <BiasKind kBias>
+__device__ __forceinline__ float load_bias_as(const KernelParams& p, int32_t col) {
+  if constexpr (kBias == BiasKind::f32) return __ldg(static_cast<const float*>(p.bias) + col);
+  if constexpr (kBias == BiasKind::bf16) return __bfloat162float(static_cast<const __nv_bfloat16*>(p.bias)[col]);
+  if constexpr (kBias == BiasKind::f16) return __half2float(static_cast<const __half*>(p.bias)[col]);
+  return 0.0f;
+}
+
 __device__ __forceinline__ float load_bias(const KernelParams& p, int32_t col) {
   switch (p.bias_kind) {
-    case BiasKind::f32: return __ldg(static_cast<const float*>(p.bias) + col);
-    case BiasKind::bf16: return __bfloat162float(static_cast<const __nv_bfloat16*>(p.bias)[col]);
-    case BiasKind::f16: return __half2float(static_cast<const __half*>(p.bias)[col]);
+    case BiasKind::f32: return load_bias_as<BiasKind::f32>(p, col);
+    case BiasKind::bf16: return load_bias_as<BiasKind::bf16>(p, col);
+    case BiasKind::f16: return load_bias_as<BiasKind::f16>(p, col);
     case BiasKind::none: break;
   }
   return 0.0f;
@@ -211,41 +220,72 @@ __device__ __forceinline__ uint32_t pack_pair(float v0, float v1) {
   }
 }
 
+/// The straight-line part of store_tile for a bias of type kBias (none: no loads): one predicated pair
+/// store per row and column group from precomputed row pointers. Rows past M and column pairs past N are
+/// skipped; with N even a pair (col, col + 1) from an even column is wholly inside D or wholly outside.
+template <class Shape, OutKind kOut, BiasKind kBias>
+__device__ __forceinline__ void store_pairs(const KernelParams& p, const float (&acc)[Shape::kWaves][Shape::kColGroups * 4],
+                                            int32_t row_base, int32_t col0) {
+  using Pair = std::conditional_t<kOut == OutKind::f32, float2, uint32_t>;
+  Pair* rows[Shape::kWaves][2];
+  bool inside[Shape::kWaves][2];
+#pragma unroll
+  for (int w = 0; w < Shape::kWaves; ++w) {
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {
+      const int64_t row = row_base + w * 64 * Shape::kWgM + h * 8;
+      inside[w][h] = row < p.m;
+      rows[w][h] = reinterpret_cast<Pair*>(static_cast<char*>(p.d) + (row * p.ldd + col0) * (kOut == OutKind::f32 ? 4 : 2));
+    }
+  }
+#pragma unroll
+  for (int j = 0; j < Shape::kColGroups; ++j) {
+    if (col0 + j * 8 >= p.n) continue;
+    float bias0 = 0.0f, bias1 = 0.0f;
+    if constexpr (kBias != BiasKind::none) {
+      bias0 = load_bias_as<kBias>(p, col0 + j * 8);
+      bias1 = load_bias_as<kBias>(p, col0 + j * 8 + 1);
+    }
+#pragma unroll
+    for (int w = 0; w < Shape::kWaves; ++w) {
+#pragma unroll
+      for (int h = 0; h < 2; ++h) {
+        if (!inside[w][h]) continue;
+        float v0 = acc[w][j * 4 + h * 2], v1 = acc[w][j * 4 + h * 2 + 1];
+        if constexpr (kBias != BiasKind::none) {
+          v0 += bias0;
+          v1 += bias1;
+        }
+        if constexpr (kOut == OutKind::f32) {
+          rows[w][h][j * 4] = make_float2(v0, v1);
+        } else {
+          rows[w][h][j * 4] = pack_pair<kOut>(v0, v1);
+        }
+      }
+    }
+  }
+}
+
 /// Bias, rounding and stores of one consumer warpgroup's accumulators, straight from registers. Where D
-/// allows pair stores and there is no bias (the usual case), one short straight-line run of predicated
-/// stores from two row pointers per wave: this epilogue runs from cold instruction caches in decode-sized
-/// launches, where its code size is most of its cost (BENCHMARKS.md, Hopper v7). Rows past M and column
-/// pairs past N are skipped by the predicates, so ragged tiles (M not a multiple of 64, the last n-block)
-/// take it too: with N even a pair (col, col + 1) from an even column is wholly inside D or wholly outside.
-/// (Until Hopper v9 they took the general path below, whose fully unrolled bounds checks are many times the
-/// code; in Nsight Compute's samples of 64 x 2112 x 7168 its warps stalled mostly on instruction fetch.)
+/// allows pair stores (the usual case), store_pairs: a short straight-line run of predicated stores, one
+/// instantiation per bias type. This epilogue runs from cold instruction caches in decode-sized launches,
+/// where its code size is most of its cost (BENCHMARKS.md, Hopper v7), so ragged tiles (M not a multiple of
+/// 64, the last n-block) and a bias take it too. (Until Hopper v9 they took the general path below, whose
+/// fully unrolled bounds checks and per-element bias type switch are many times the code; in Nsight
+/// Compute's samples of 64 x 2112 x 7168 its warps stalled mostly on instruction fetch.) The general path
+/// remains for D without pair stores and for an odd N in the last n-block.
 template <class Shape, OutKind kOut>
 __device__ void store_tile(const KernelParams& p, const float (&acc)[Shape::kWaves][Shape::kColGroups * 4],
                            int32_t row_base, int32_t col_base) {
   const int lane = threadIdx.x % 32;
   const int32_t col0 = col_base + (lane % 4) * 2;
-  if (p.pair_stores && p.bias_kind == BiasKind::none && (p.n % 2 == 0 || col_base + Shape::kWgCols <= p.n)) {
-    using Pair = std::conditional_t<kOut == OutKind::f32, float2, uint32_t>;
-#pragma unroll
-    for (int w = 0; w < Shape::kWaves; ++w) {
-#pragma unroll
-      for (int h = 0; h < 2; ++h) {
-        const int64_t row = row_base + w * 64 * Shape::kWgM + h * 8;
-        const bool row_inside = row < p.m;
-        Pair* d = reinterpret_cast<Pair*>(static_cast<char*>(p.d) + (row * p.ldd + col0) * (kOut == OutKind::f32 ? 4 : 2));
-#pragma unroll
-        for (int j = 0; j < Shape::kColGroups; ++j) {
-          if (!row_inside || col0 + j * 8 >= p.n) continue;
-          const float v0 = acc[w][j * 4 + h * 2], v1 = acc[w][j * 4 + h * 2 + 1];
-          if constexpr (kOut == OutKind::f32) {
-            d[j * 4] = make_float2(v0, v1);
-          } else {
-            d[j * 4] = pack_pair<kOut>(v0, v1);
-          }
-        }
-      }
+  if (p.pair_stores && (p.n % 2 == 0 || col_base + Shape::kWgCols <= p.n)) {
+    switch (p.bias_kind) {
+      case BiasKind::none: store_pairs<Shape, kOut, BiasKind::none>(p, acc, row_base, col0); return;
+      case BiasKind::f32: store_pairs<Shape, kOut, BiasKind::f32>(p, acc, row_base, col0); return;
+      case BiasKind::bf16: store_pairs<Shape, kOut, BiasKind::bf16>(p, acc, row_base, col0); return;
+      case BiasKind::f16: store_pairs<Shape, kOut, BiasKind::f16>(p, acc, row_base, col0); return;
     }
-    return;
   }
 #pragma unroll
   for (int j = 0; j < Shape::kColGroups; ++j) {
