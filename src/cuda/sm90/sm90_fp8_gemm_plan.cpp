@@ -149,9 +149,12 @@ double predict_us(const core::GemmProblem& p, const LaunchPlan& plan, const Devi
   return std::max({sm_seconds, dram_seconds, stream_seconds}) * 1e6 + kLaunchMicroseconds;
 }
 
-/// Whether D allows the TMA-store epilogue: 16-bit output, 16-byte aligned base and row stride.
+/// Whether D allows the TMA-store epilogue: 16-bit output, 16-byte aligned base and row stride, and rows of
+/// whole 16-byte units (N a multiple of 8). TMA stores write whole 16-byte units: with N = 260 in rows of 264
+/// they wrote columns 260-263, which are not D's (found by Sm90Gemm.OutputAndBiasDtypesPaddingAndScaleLayouts
+/// on an H200, Hopper v9; triton-lang/triton issue 11583 reports the same on H100).
 bool tma_store_allowed(const core::GemmProblem& p) {
-  return (p.d.dtype == DType::bf16 || p.d.dtype == DType::f16) && (p.d.ld * 2) % 16 == 0 &&
+  return (p.d.dtype == DType::bf16 || p.d.dtype == DType::f16) && (p.d.ld * 2) % 16 == 0 && p.n() % 8 == 0 &&
          reinterpret_cast<uintptr_t>(p.d.data) % 16 == 0;
 }
 
