@@ -238,14 +238,20 @@ __device__ __forceinline__ void store_pairs(const KernelParams& p, const float (
       rows[w][h] = reinterpret_cast<Pair*>(static_cast<char*>(p.d) + (row * p.ldd + col0) * (kOut == OutKind::f32 ? 4 : 2));
     }
   }
+  // Every bias load is issued before the first store: interleaved, each waited out its memory latency
+  // behind the stores before it (which may alias the bias as far as the compiler knows).
+  float bias[kBias == BiasKind::none ? 1 : Shape::kColGroups][2] = {};
+  if constexpr (kBias != BiasKind::none) {
+#pragma unroll
+    for (int j = 0; j < Shape::kColGroups; ++j) {
+      if (col0 + j * 8 >= p.n) continue;
+      bias[j][0] = load_bias_as<kBias>(p, col0 + j * 8);
+      bias[j][1] = load_bias_as<kBias>(p, col0 + j * 8 + 1);
+    }
+  }
 #pragma unroll
   for (int j = 0; j < Shape::kColGroups; ++j) {
     if (col0 + j * 8 >= p.n) continue;
-    float bias0 = 0.0f, bias1 = 0.0f;
-    if constexpr (kBias != BiasKind::none) {
-      bias0 = load_bias_as<kBias>(p, col0 + j * 8);
-      bias1 = load_bias_as<kBias>(p, col0 + j * 8 + 1);
-    }
 #pragma unroll
     for (int w = 0; w < Shape::kWaves; ++w) {
 #pragma unroll
@@ -253,8 +259,8 @@ __device__ __forceinline__ void store_pairs(const KernelParams& p, const float (
         if (!inside[w][h]) continue;
         float v0 = acc[w][j * 4 + h * 2], v1 = acc[w][j * 4 + h * 2 + 1];
         if constexpr (kBias != BiasKind::none) {
-          v0 += bias0;
-          v1 += bias1;
+          v0 += bias[j][0];
+          v1 += bias[j][1];
         }
         if constexpr (kOut == OutKind::f32) {
           rows[w][h][j * 4] = make_float2(v0, v1);
