@@ -171,8 +171,9 @@ __global__ void __launch_bounds__(256, 1) wgmma_loop(float* out, Timing* timing,
   } else if constexpr (kLoop == Loop::promote_halves) {
     // Groups (wave, half) in the order (0,0) (0,1) (1,0) (1,1); even groups in h0, odd in h1; acc_h[2w + h]
     // is half h of wave w's accumulator (its registers replace acc's, h0 and h1 scratch0's). As in
-    // promote_double, two K blocks per iteration and a peeled tail: with one block per iteration (and the
-    // copy chosen at run time) ptxas serialised every wgmma.
+    // promote_double, two K blocks per iteration and a peeled tail whose branches each run their own steps:
+    // with one block per iteration, or with the tail's common steps before its branch, ptxas serialised
+    // every wgmma (C7514).
     float acc_h[kWaves * 2][HL::kAcc], h0[HL::kAcc], h1[HL::kAcc];
 #pragma unroll
     for (int i = 0; i < HL::kAcc; ++i) {
@@ -185,30 +186,25 @@ __global__ void __launch_bounds__(256, 1) wgmma_loop(float* out, Timing* timing,
   hl.issue(next, copy, wave, true, half);                              \
   ptx::wgmma_wait<1>();                                                \
   hl.promote(acc_h[g], done, done_copy, (g) / 2);
+    // The first three steps of the block in `copy` (group (0,0) in h0, in flight), leaving (1,1) in h1.
+#define FP8KIT_HALVES_FIRST3(copy)                   \
+  FP8KIT_HALVES_STEP(h1, copy, 0, 1, h0, 0, copy);   \
+  FP8KIT_HALVES_STEP(h0, copy, 1, 0, h1, 1, copy);   \
+  FP8KIT_HALVES_STEP(h1, copy, 1, 1, h0, 2, copy);
     hl.issue(h0, 0, 0, true, 0);
     int it = 0;
     for (; it + 2 < iters; it += 2) {  // h0 holds group (0,0) of block it (copy 0), in flight
-      FP8KIT_HALVES_STEP(h1, 0, 0, 1, h0, 0, 0);
-      FP8KIT_HALVES_STEP(h0, 0, 1, 0, h1, 1, 0);
-      FP8KIT_HALVES_STEP(h1, 0, 1, 1, h0, 2, 0);
+      FP8KIT_HALVES_FIRST3(0);
       FP8KIT_HALVES_STEP(h0, 1, 0, 0, h1, 3, 0);
-      FP8KIT_HALVES_STEP(h1, 1, 0, 1, h0, 0, 1);
-      FP8KIT_HALVES_STEP(h0, 1, 1, 0, h1, 1, 1);
-      FP8KIT_HALVES_STEP(h1, 1, 1, 1, h0, 2, 1);
+      FP8KIT_HALVES_FIRST3(1);
       FP8KIT_HALVES_STEP(h0, 0, 0, 0, h1, 3, 1);
     }
     if (it + 1 < iters) {  // two blocks left
-      FP8KIT_HALVES_STEP(h1, 0, 0, 1, h0, 0, 0);
-      FP8KIT_HALVES_STEP(h0, 0, 1, 0, h1, 1, 0);
-      FP8KIT_HALVES_STEP(h1, 0, 1, 1, h0, 2, 0);
+      FP8KIT_HALVES_FIRST3(0);
       FP8KIT_HALVES_STEP(h0, 1, 0, 0, h1, 3, 0);
-      FP8KIT_HALVES_STEP(h1, 1, 0, 1, h0, 0, 1);
-      FP8KIT_HALVES_STEP(h0, 1, 1, 0, h1, 1, 1);
-      FP8KIT_HALVES_STEP(h1, 1, 1, 1, h0, 2, 1);
+      FP8KIT_HALVES_FIRST3(1);
     } else {
-      FP8KIT_HALVES_STEP(h1, 0, 0, 1, h0, 0, 0);
-      FP8KIT_HALVES_STEP(h0, 0, 1, 0, h1, 1, 0);
-      FP8KIT_HALVES_STEP(h1, 0, 1, 1, h0, 2, 0);
+      FP8KIT_HALVES_FIRST3(0);
     }
     ptx::wgmma_wait<0>();
     hl.promote(acc_h[3], h1, (iters - 1) & 1, 1);
@@ -216,6 +212,7 @@ __global__ void __launch_bounds__(256, 1) wgmma_loop(float* out, Timing* timing,
     for (int g = 0; g < kWaves * 2; ++g)
 #pragma unroll
       for (int i = 0; i < HL::kAcc; ++i) acc[g / 2][(g % 2) * HL::kAcc + i] = acc_h[g][i];
+#undef FP8KIT_HALVES_FIRST3
 #undef FP8KIT_HALVES_STEP
   } else {
     // As the GEMM's run_double: the loop body issues unconditionally and the tail is peeled.
