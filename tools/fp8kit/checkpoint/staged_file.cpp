@@ -27,19 +27,24 @@ constexpr const char* kPartialPrefix = ".fp8kit-partial.";
 constexpr const char* kCreatingPrefix = ".fp8kit-new.";  // a partial file before it is locked
 
 // Paths of uncommitted files, readable from a signal handler: fixed-size C strings, each guarded by
-// an atomic flag set only once the path is complete.
+// an atomic flag set only once the paths are complete. A slot holds both names a staged file has (the
+// creating name, then the partial one) and is taken before the file exists: the handler may run (in any
+// thread) at any point of the constructor's create, lock, rename. It unlinks the creating name first, so
+// a rename between its two unlinks leaves the file under the partial name it unlinks next.
 constexpr int kSlots = 2048;  // a model directory's shards are all staged before the first rename
 constexpr size_t kPathMax = 1024;
 std::array<std::array<char, kPathMax>, kSlots> g_paths{};
+std::array<std::array<char, kPathMax>, kSlots> g_creating_paths{};
 std::array<std::atomic<bool>, kSlots> g_live{};
 std::mutex g_slot_mutex;
 
-int take_slot(const std::string& path) {
-  if (path.size() + 1 > kPathMax) return -1;
+int take_slot(const std::string& path, const std::string& creating) {
+  if (path.size() + 1 > kPathMax || creating.size() + 1 > kPathMax) return -1;
   std::lock_guard<std::mutex> lock(g_slot_mutex);
   for (int i = 0; i < kSlots; ++i) {
     if (g_live[i].load()) continue;
     std::memcpy(g_paths[i].data(), path.c_str(), path.size() + 1);
+    std::memcpy(g_creating_paths[i].data(), creating.c_str(), creating.size() + 1);
     g_live[i].store(true);
     return i;
   }
@@ -55,7 +60,9 @@ std::atomic<bool> g_created_dir_live{false};
 
 extern "C" void remove_partial_files(int sig) {
   for (int i = 0; i < kSlots; ++i) {
-    if (g_live[i].load()) ::unlink(g_paths[i].data());
+    if (!g_live[i].load()) continue;
+    ::unlink(g_creating_paths[i].data());
+    ::unlink(g_paths[i].data());
   }
   if (g_created_dir_live.load()) ::rmdir(g_created_dir.data());
   ::_exit(128 + sig);
@@ -91,8 +98,13 @@ StagedFile::StagedFile(std::filesystem::path final_path) : final_(std::move(fina
   // then renamed. The lock sits on a duplicate descriptor (same open file) because finish_writing()
   // closes the first one before the final rename.
   const std::filesystem::path creating = dir / (kCreatingPrefix + tag);
+  slot_ = take_slot(temp_.string(), creating.string());
   fd_ = inject_write_fault() ? -1 : ::open(creating.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-  if (fd_ < 0) fail(final_.string(), "", "cannot create an output file in ", dir.string(), ": ", std::strerror(errno));
+  if (fd_ < 0) {
+    const int err = errno;
+    free_slot(slot_);
+    fail(final_.string(), "", "cannot create an output file in ", dir.string(), ": ", std::strerror(err));
+  }
   // A file system without flock (some FUSE ones) leaves the file unlocked, as if its writer were gone.
   lock_fd_ = ::fcntl(fd_, F_DUPFD_CLOEXEC, 0);
   if (lock_fd_ >= 0) ::flock(lock_fd_, LOCK_EX | LOCK_NB);
@@ -101,9 +113,9 @@ StagedFile::StagedFile(std::filesystem::path final_path) : final_(std::move(fina
     ::unlink(creating.c_str());
     ::close(fd_);
     if (lock_fd_ >= 0) ::close(lock_fd_);
+    free_slot(slot_);
     fail(final_.string(), "", "cannot create an output file in ", dir.string(), ": ", std::strerror(err));
   }
-  slot_ = take_slot(temp_.string());
 }
 
 StagedFile::~StagedFile() {
