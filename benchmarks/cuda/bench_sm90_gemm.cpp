@@ -17,8 +17,11 @@
 // load, first data, K loop, split-K reduction, epilogue, exit), beside the same kernel launched with no
 // tiles (the fixed cost of a launch); with --bias, the problem has a bf16 bias (the epilogue's bias path).
 //
-//   fp8kit_bench_sm90_gemm [--sweep] [--iters N] [--csv FILE] [--profile M N K PLAN] [--stages M N K PLAN]
-//                          [--trace M N K PLAN [--bias]]
+// --m LIST (comma-separated) runs the six (N, K) pairs at those M values instead of 64, 128 and 4096 (a sweep
+// of the decode-sized cases alone, or of the M values between them, where the planner has no fitted data).
+//
+//   fp8kit_bench_sm90_gemm [--sweep] [--m LIST] [--iters N] [--csv FILE] [--profile M N K PLAN]
+//                          [--stages M N K PLAN] [--trace M N K PLAN [--bias]]
 #include <cublasLt.h>
 #include <cuda_runtime.h>
 
@@ -518,6 +521,7 @@ int main(int argc, char** argv) {
   bool sweep = false, bias = false;
   int iters = 30;
   std::string csv_path, profile_plan, stages_plan, trace_plan;
+  std::vector<int64_t> ms = {64, 128, 4096};
   int64_t profile_shape[3] = {0, 0, 0};
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
@@ -525,6 +529,19 @@ int main(int argc, char** argv) {
       sweep = true;
     } else if (arg == "--bias") {
       bias = true;
+    } else if (arg == "--m" && i + 1 < argc) {
+      ms.clear();
+      std::string list = argv[++i];
+      for (size_t at = 0; at <= list.size();) {
+        const size_t comma = std::min(list.find(',', at), list.size());
+        const int64_t m = std::atoll(list.substr(at, comma - at).c_str());
+        if (m <= 0) {
+          std::fprintf(stderr, "--m: a positive M expected, got '%s'\n", list.substr(at, comma - at).c_str());
+          return 2;
+        }
+        ms.push_back(m);
+        at = comma + 1;
+      }
     } else if (arg == "--iters" && i + 1 < argc) {
       iters = std::atoi(argv[++i]);
     } else if (arg == "--csv" && i + 1 < argc) {
@@ -534,7 +551,7 @@ int main(int argc, char** argv) {
       (arg == "--profile" ? profile_plan : arg == "--stages" ? stages_plan : trace_plan) = argv[++i];
     } else {
       std::fprintf(stderr,
-                   "usage: %s [--sweep] [--iters N] [--csv FILE] [--profile M N K PLAN] [--stages M N K PLAN] "
+                   "usage: %s [--sweep] [--m LIST] [--iters N] [--csv FILE] [--profile M N K PLAN] [--stages M N K PLAN] "
                    "[--trace M N K PLAN [--bias]]\n",
                    argv[0]);
       return 2;
@@ -619,7 +636,7 @@ int main(int argc, char** argv) {
                                               {7168, 16384}, {4096, 7168}, {7168, 2048}};
     std::vector<Row> rows;
     uint64_t seed = 42;
-    for (const int64_t m : {64, 128, 4096}) {
+    for (const int64_t m : ms) {
       for (const auto& [n, k] : nk) {
         Row row;
         row.m = m;
