@@ -21,7 +21,8 @@ planner (whose predictions the mirror cannot reproduce): how the current model w
 which is how a change of the model is checked against data it was not fitted to.
 
 The defaults are an H200's (the benchmark's first line prints them: cudaDevAttrClockRate,
-MemoryClockRate, GlobalMemoryBusWidth). Pure Python and numpy; the optimiser is a Nelder-Mead search
+MemoryClockRate, GlobalMemoryBusWidth). The sweeps the current constants were fitted to and checked on are
+in benchmarks/results/ (M = 64 to 4096; `--m` of the benchmark picks the M values). Pure Python and numpy; the optimiser is a Nelder-Mead search
 over the logarithms of the constants.
 """
 import argparse
