@@ -7,6 +7,7 @@
 // same order serves every GPU. FP8KIT_GEMM_BACKEND or GemmOptions::backend narrows the order to one
 // backend (`cuda` = fp8kit's own kernels, in table order).
 #include <array>
+#include <cstdint>
 
 #include "core/dispatch.h"
 #include "cuda/cuda_backend.h"
@@ -20,44 +21,58 @@ bool is_cuda_gemm_backend(Backend b) {
          b == Backend::cuda_sm90;
 }
 
-/// Shape classes: decode-sized M (<= 64), M <= 128, larger M; for larger M, whether the problem is
-/// "narrow" (N <= 2304 or K <= 512: few output tiles or short K, where cuBLASLt's large tiles leave SMs
-/// idle) or wide; block or row scaling.
-enum class MClass : uint8_t { decode, small, large };
+/// The problem's features the Hopper table below uses: whether it is "narrow" (N <= 2304 or K <= 512: few
+/// output tiles or short K, where cuBLASLt's large tiles leave SMs idle) and how its activation scales lie.
+/// M-major scales with 16-byte aligned columns (act_quant(..., column_major_scales=True), the layout of
+/// fp8kit's linear layers) are what cuda_sm90 loads by TMA and cuBLASLt reads as they are; any other layout
+/// (row-major, act_quant's default) cuda_sm90 copies with cp.async and cuBLASLt repacks with one extra kernel.
 enum class Width : uint8_t { any, narrow, wide };
+enum class ActScales : uint8_t { any, m_major, other };
 
-MClass m_class(int64_t m) { return m <= 64 ? MClass::decode : m <= 128 ? MClass::small : MClass::large; }
 Width width(const GemmProblem& p) { return p.n() <= 2304 || p.k() <= 512 ? Width::narrow : Width::wide; }
+ActScales act_scales(const GemmProblem& p) {
+  const ScaleGridRef& s = p.a_scales;
+  const bool m_major = s.row_stride == 1 && s.col_stride % 4 == 0 && s.col_stride >= p.m() &&
+                       reinterpret_cast<uintptr_t>(s.data) % 16 == 0;
+  return p.m() > 1 && m_major ? ActScales::m_major : ActScales::other;
+}
 
 using Order = std::array<Backend, 4>;
 
+/// A row applies to block-scaled problems with m_min <= M <= m_max, of its width and activation-scale
+/// layout, of at most max_gflop GFLOP (2 M N K); the first row that applies gives the order.
 struct TableRow {
-  MClass m;
+  int64_t m_min, m_max;
   Width width;
-  GemmScaling scaling;
+  ActScales scales;
+  double max_gflop;
   Order order;
 };
 
 constexpr Backend kLt = Backend::cublaslt, kSm90 = Backend::cuda_sm90, kFp8 = Backend::cuda_fp8_mma,
                   kF16 = Backend::cuda_bf16_mma;
+constexpr int64_t kAnyM = INT64_MAX;
+constexpr double kAnySize = 1e300;
 
-/// Hopper (compute capability 9.0), filled from bench_gemm on an H200 (BENCHMARKS.md, 2026-11-27; the
-/// six DeepSeek-V3 (N, K) pairs x M in {1, 16, 64, 128, 1024, 4096}, ragged shapes alike), and checked
-/// again after Hopper v6 for both layouts of the activation scales (bench_gemm --act-scales; row-major is
-/// act_quant's default, which cuBLASLt must repack and cuda_sm90 copies with cp.async; M-major, which
-/// cuda_sm90 loads by TMA):
-///   M <= 128: cuda_sm90 1.05-1.26x cuBLASLt with row-major scales, 0.88-1.12x with M-major ones;
-///   larger M, narrow: cuda_sm90 0.97-1.30x (row-major), 0.99-1.24x (M-major);
-///   larger M, wide: cuda_sm90 0.78-1.02x (row-major), 0.91-1.02x (M-major; 0.99-1.02x at M = 4096).
-/// The order below is within 5% of the fastest on all 24 shapes with row-major scales and on 23 of 24 with
-/// M-major ones (the miss: M = 128, N = 32768, K = 512, cuBLASLt 12% ahead there, 5% behind row-major).
-/// Row scaling: cuBLASLt (cuda_sm90 is block-only). The portable kernels take what both refuse (K not a
-/// multiple of 16, unaligned rows, e5m2 B...).
-constexpr TableRow kHopperTable[] = {
-    {MClass::decode, Width::any, GemmScaling::block, {kSm90, kLt, kFp8, kF16}},
-    {MClass::small, Width::any, GemmScaling::block, {kSm90, kLt, kFp8, kF16}},
-    {MClass::large, Width::narrow, GemmScaling::block, {kSm90, kLt, kFp8, kF16}},
-    {MClass::large, Width::wide, GemmScaling::block, {kLt, kSm90, kFp8, kF16}},
+/// Hopper (compute capability 9.0), from `bench_gemm --act-scales row-major|m-major --m 64,128,256,512,1024,2048,4096
+/// --backends cublaslt,cuda_sm90` on an H200 (BENCHMARKS.md, "After Hopper v10"; the six DeepSeek-V3 (N, K)
+/// pairs), cuda_sm90 x cuBLASLt:
+///   M <= 128: 1.01-1.46x with M-major scales (0.98x at M = 128 with 24576 x 1536 and 32768 x 512), 1.12-1.64x
+///   row-major;
+///   larger M, narrow: 1.01-1.28x M-major, 0.96-1.31x row-major;
+///   larger M, wide, M-major: 0.85-1.07x for M = 256-2048, 1.01-1.03x at M = 4096;
+///   larger M, wide, row-major: 1.01-1.19x up to 20 GFLOP (cuBLASLt's repacking kernel weighs on short
+///   GEMMs), 0.83-1.04x above.
+/// The order below is within 5% of the faster backend on 41 of 42 shapes with M-major scales (the miss: M = 256,
+/// N = 4096, K = 7168, cuda_sm90 7% ahead; its neighbours at M = 256 and 512 go the other way by 8-15%) and on
+/// 42 of 42 row-major. Row scaling: cuBLASLt (cuda_sm90 is block-only). The portable kernels take what both
+/// refuse (K not a multiple of 16, unaligned rows, e5m2 B...).
+constexpr TableRow kHopperBlockTable[] = {
+    {0, 128, Width::any, ActScales::any, kAnySize, {kSm90, kLt, kFp8, kF16}},
+    {129, kAnyM, Width::narrow, ActScales::any, kAnySize, {kSm90, kLt, kFp8, kF16}},
+    {4096, kAnyM, Width::wide, ActScales::m_major, kAnySize, {kSm90, kLt, kFp8, kF16}},
+    {129, kAnyM, Width::wide, ActScales::other, 20.0, {kSm90, kLt, kFp8, kF16}},
+    {129, kAnyM, Width::wide, ActScales::any, kAnySize, {kLt, kSm90, kFp8, kF16}},
 };
 
 /// Every other GPU, and row scaling: cuBLASLt where it can (per-tensor FP8 from sm_89, block and row
@@ -65,11 +80,16 @@ constexpr TableRow kHopperTable[] = {
 constexpr Order kDefaultOrder = {kLt, kSm90, kFp8, kF16};
 
 Order automatic_order(const GemmProblem& p) {
-  if (cuda::compute_capability(p.device.index) != 90) return kDefaultOrder;
-  const MClass m = m_class(p.m());
+  if (cuda::compute_capability(p.device.index) != 90 || p.scaling != GemmScaling::block) return kDefaultOrder;
+  const int64_t m = p.m();
   const Width w = width(p);
-  for (const TableRow& row : kHopperTable) {
-    if (row.m == m && (row.width == Width::any || row.width == w) && row.scaling == p.scaling) return row.order;
+  const ActScales s = act_scales(p);
+  const double gflop = 2e-9 * static_cast<double>(m) * static_cast<double>(p.n()) * static_cast<double>(p.k());
+  for (const TableRow& row : kHopperBlockTable) {
+    if (m >= row.m_min && m <= row.m_max && (row.width == Width::any || row.width == w) &&
+        (row.scales == ActScales::any || row.scales == s) && gflop <= row.max_gflop) {
+      return row.order;
+    }
   }
   return kDefaultOrder;
 }

@@ -412,6 +412,46 @@ TEST(GemmCuda, AutomaticDispatchIsCorrect) {
   }
 }
 
+/// On Hopper the automatic order depends on the activation scales' layout (src/core/gemm_dispatch.cpp,
+/// measured in BENCHMARKS.md "After Hopper v10"): at M = 4096 wide problems go to cuda_sm90 with M-major
+/// scales and to cuBLASLt with row-major ones; at M = 256 short wide problems the other way round (cuBLASLt
+/// repacks row-major scales with an extra kernel), long ones to cuBLASLt either way.
+TEST(GemmCuda, HopperOrderFollowsTheActivationScaleLayout) {
+  FP8KIT_SKIP_WITHOUT_GPU();
+  const GpuInfo& gpu = capabilities().gpus.front();
+  if (gpu.major != 9 || gpu.minor != 0) GTEST_SKIP() << "the Hopper table applies to sm_90, this GPU is sm_" << gpu.major << gpu.minor;
+  struct Expect {
+    int64_t m, n, k;
+    bool m_major;
+    Backend backend;
+  };
+  const Expect expects[] = {
+      {4096, 7168, 2048, true, Backend::cuda_sm90}, {4096, 7168, 2048, false, Backend::cublaslt},
+      {256, 4096, 7168, false, Backend::cuda_sm90}, {256, 4096, 7168, true, Backend::cublaslt},
+      {256, 7168, 16384, false, Backend::cublaslt}, {256, 2112, 7168, true, Backend::cuda_sm90},
+  };
+  const Device dev = Device::cuda(0);
+  for (const Expect& e : expects) {
+    const int64_t l = (e.k + 127) / 128, m4 = (e.m + 3) / 4 * 4;
+    void *a = nullptr, *b = nullptr, *as = nullptr, *bs = nullptr, *d = nullptr;
+    FP8KIT_CUDA_CHECK(cudaMalloc(&a, static_cast<size_t>(e.m * e.k)));
+    FP8KIT_CUDA_CHECK(cudaMalloc(&b, static_cast<size_t>(e.n * e.k)));
+    FP8KIT_CUDA_CHECK(cudaMalloc(&as, static_cast<size_t>(m4 * l * 4)));
+    FP8KIT_CUDA_CHECK(cudaMalloc(&bs, static_cast<size_t>((e.n + 127) / 128 * l * 4)));
+    FP8KIT_CUDA_CHECK(cudaMalloc(&d, static_cast<size_t>(e.m * e.n * 2)));
+    GemmArgs args;
+    args.a = TensorView::matrix(a, DType::e4m3fn, e.m, e.k, e.k, dev);
+    args.b = TensorView::matrix(b, DType::e4m3fn, e.n, e.k, e.k, dev);
+    args.a_scales = e.m_major ? TensorView::column_major(as, DType::f32, e.m, l, m4, dev)
+                              : TensorView::matrix(as, DType::f32, e.m, l, l, dev);
+    args.b_scales = TensorView::matrix(bs, DType::f32, (e.n + 127) / 128, l, l, dev);
+    args.d = TensorView::matrix(d, DType::bf16, e.m, e.n, e.n, dev);
+    EXPECT_EQ(choose_gemm_backend(args), e.backend)
+        << "M=" << e.m << " N=" << e.n << " K=" << e.k << (e.m_major ? " M-major" : " row-major") << " scales";
+    for (void* p : {a, b, as, bs, d}) cudaFree(p);
+  }
+}
+
 /// FP8KIT_GEMM_BACKEND forces one backend: chosen when it accepts, a clear error when it refuses or
 /// names no backend.
 TEST(GemmCuda, EnvironmentVariableOverridesTheChoice) {
