@@ -17,11 +17,12 @@
 // load, first data, K loop, split-K reduction, epilogue, exit), beside the same kernel launched with no
 // tiles (the fixed cost of a launch); with --bias, the problem has a bf16 bias (the epilogue's bias path).
 //
+// --chain M N K times every plan of one case chained, with Overlap::setup and Overlap::weights.
 // --m LIST (comma-separated) runs the six (N, K) pairs at those M values instead of 64, 128 and 4096 (a sweep
 // of the decode-sized cases alone, or of the M values between them, where the planner has no fitted data).
 //
 //   fp8kit_bench_sm90_gemm [--sweep] [--m LIST] [--iters N] [--csv FILE] [--profile M N K PLAN]
-//                          [--stages M N K PLAN] [--trace M N K PLAN [--bias]]
+//                          [--stages M N K PLAN] [--trace M N K PLAN [--bias]] [--chain M N K]
 #include <cublasLt.h>
 #include <cuda_runtime.h>
 
@@ -61,11 +62,15 @@ using namespace fp8kit;
 /// Launches per chain in Timer::chain_us.
 constexpr int kChainLaunches = 24;
 /// Our kernel is chained with each way of overlapping the previous kernel (cuda::sm90::Overlap).
-/// Indexed by the enum's value (the tables print column i for Overlap(i)).
-constexpr cuda::sm90::Overlap kOverlaps[] = {cuda::sm90::Overlap::none, cuda::sm90::Overlap::setup};
+/// Indexed by the enum's value (the tables print column i for Overlap(i)). Every chain's B is constant while
+/// it runs, as a model's weights are, so `weights` (B loads before the previous kernel completes) is valid.
+constexpr cuda::sm90::Overlap kOverlaps[] = {cuda::sm90::Overlap::none, cuda::sm90::Overlap::setup,
+                                             cuda::sm90::Overlap::weights};
 constexpr int kOverlapModes = static_cast<int>(std::size(kOverlaps));
-const char* const kOverlapNames[kOverlapModes] = {"none", "setup"};
-static_assert(kOverlaps[0] == cuda::sm90::Overlap::none && kOverlaps[1] == cuda::sm90::Overlap::setup);
+const char* const kOverlapNames[kOverlapModes] = {"none", "setup", "weights"};
+static_assert(kOverlaps[0] == cuda::sm90::Overlap::none && kOverlaps[1] == cuda::sm90::Overlap::setup &&
+              kOverlaps[2] == cuda::sm90::Overlap::weights);
+constexpr int kWeightsOverlap = static_cast<int>(cuda::sm90::Overlap::weights);
 
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 int64_t round_up(int64_t a, int64_t b) { return ceil_div(a, b) * b; }
@@ -264,11 +269,11 @@ struct Row {
   double cublas_us = NAN, ours_us = NAN, best_us = NAN, predicted_us = NAN, diff = NAN;
   double chosen_sweep_us = NAN;  // the planner's plan as timed in the sweep (same method as best_us)
   double cublas_chain_us = NAN;                  // per launch in a chain (Timer::chain_us)
-  double ours_chain_us[kOverlapModes] = {NAN, NAN};  // ours, chained, by cuda::sm90::Overlap
+  double ours_chain_us[kOverlapModes] = {NAN, NAN, NAN};  // ours, chained, by cuda::sm90::Overlap
   // Decode-sized M: a linear layer's step, activation quantization (bf16 -> e4m3 + 1x128 scales) then the
   // GEMM, chained: with cuBLASLt, and with ours by each overlap.
   double linear_cublas_us = NAN;
-  double linear_ours_us[kOverlapModes] = {NAN, NAN};
+  double linear_ours_us[kOverlapModes] = {NAN, NAN, NAN};
   std::string plan, best_plan;
 
   double flop() const { return 2.0 * static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k); }
@@ -440,6 +445,36 @@ int stage_scan(int64_t m, int64_t n, int64_t k, const std::string& wanted, size_
   return 0;
 }
 
+/// --chain: every candidate plan of one case chained (Timer::chain_us), with Overlap::setup and with
+/// Overlap::weights, interleaved: which plan a decode step whose weights load early should use (a plan whose
+/// grid leaves SMs free lets the next launch start its loads before this one ends).
+int chain_scan(int64_t m, int64_t n, int64_t k, size_t l2, Timer& timer, cudaStream_t stream) {
+  const auto sets = make_sets(m, n, k, l2, 17);
+  const int count = static_cast<int>(sets.size());
+  for (auto& set : sets) set->problem.stream = stream;
+  const cuda::sm90::LaunchPlan chosen = cuda::sm90::choose_plan(sets.front()->problem);
+  std::vector<cuda::sm90::LaunchPlan> plans;
+  std::vector<std::function<void(int)>> chains;
+  for (const auto& candidate : cuda::sm90::candidate_plans(sets.front()->problem)) {
+    for (const cuda::sm90::Overlap overlap : {cuda::sm90::Overlap::setup, cuda::sm90::Overlap::weights}) {
+      cuda::sm90::LaunchPlan plan = candidate;
+      plan.overlap = overlap;
+      plans.push_back(plan);
+      chains.push_back([&sets, count, plan](int i) {
+        cuda::sm90::run_fp8_gemm(sets[static_cast<size_t>(i % count)]->problem, plan);
+      });
+    }
+  }
+  const std::vector<double> us = interleaved_us(timer, chains, 0, count, /*chained=*/true);
+  for (size_t j = 0; j + 1 < plans.size(); j += 2) {
+    const std::string name = cuda::sm90::describe(plans[j]);
+    std::printf("chain M=%lld N=%lld K=%lld %s: setup %.1f us, weights %.1f us per launch%s\n",
+                static_cast<long long>(m), static_cast<long long>(n), static_cast<long long>(k), name.c_str(), us[j],
+                us[j + 1], name == cuda::sm90::describe(chosen) ? "  (the planner's)" : "");
+  }
+  return 0;
+}
+
 /// --trace: runs the first plan of one case whose description starts with `wanted` recording per-CTA
 /// %globaltimer stamps (KernelParams::trace), and prints where a launch's time goes: each stamp's median and
 /// maximum over the CTAs, in microseconds after the first CTA started, the median over launches; beside it
@@ -523,6 +558,7 @@ int main(int argc, char** argv) {
   std::string csv_path, profile_plan, stages_plan, trace_plan;
   std::vector<int64_t> ms = {64, 128, 4096};
   int64_t profile_shape[3] = {0, 0, 0};
+  bool chain_case = false;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     if (arg == "--sweep") {
@@ -549,10 +585,13 @@ int main(int argc, char** argv) {
     } else if ((arg == "--profile" || arg == "--stages" || arg == "--trace") && i + 4 < argc) {
       for (auto& v : profile_shape) v = std::atoll(argv[++i]);
       (arg == "--profile" ? profile_plan : arg == "--stages" ? stages_plan : trace_plan) = argv[++i];
+    } else if (arg == "--chain" && i + 3 < argc) {
+      for (auto& v : profile_shape) v = std::atoll(argv[++i]);
+      chain_case = true;
     } else {
       std::fprintf(stderr,
                    "usage: %s [--sweep] [--m LIST] [--iters N] [--csv FILE] [--profile M N K PLAN] [--stages M N K PLAN] "
-                   "[--trace M N K PLAN [--bias]]\n",
+                   "[--trace M N K PLAN [--bias]] [--chain M N K]\n",
                    argv[0]);
       return 2;
     }
@@ -594,6 +633,7 @@ int main(int argc, char** argv) {
     if (!trace_plan.empty()) {
       return trace(profile_shape[0], profile_shape[1], profile_shape[2], trace_plan, bias, l2, timer, stream);
     }
+    if (chain_case) return chain_scan(profile_shape[0], profile_shape[1], profile_shape[2], l2, timer, stream);
     if (!stages_plan.empty()) {
       return stage_scan(profile_shape[0], profile_shape[1], profile_shape[2], stages_plan, l2, timer, iters, stream);
     }
@@ -792,29 +832,37 @@ int main(int argc, char** argv) {
     }
     const int chosen_overlap = static_cast<int>(cuda::sm90::LaunchPlan{}.overlap);
     std::printf("\nchained: microseconds per launch in a stream of %d back-to-back launches; ours overlapping the "
-                "previous launch by each cuda::sm90::Overlap (%s: the default, in the ratios)\n\n"
-                "| M | N | K | cuBLASLt us | sm90 us: %s / %s | sm90 TFLOP/s | x cuBLASLt | x floor |\n"
-                "|---|---|---|---|---|---|---|---|\n",
-                kChainLaunches, kOverlapNames[chosen_overlap], kOverlapNames[0], kOverlapNames[1]);
+                "previous launch by each cuda::sm90::Overlap (%s: the default, in the first ratios; %s: B loaded "
+                "early, the caller's promise that it is constant, in the last two)\n\n"
+                "| M | N | K | cuBLASLt us | sm90 us: %s / %s / %s | sm90 TFLOP/s | x cuBLASLt | x floor | "
+                "%s: x cuBLASLt | x floor |\n|---|---|---|---|---|---|---|---|---|---|\n",
+                kChainLaunches, kOverlapNames[chosen_overlap], kOverlapNames[kWeightsOverlap], kOverlapNames[0],
+                kOverlapNames[1], kOverlapNames[2], kOverlapNames[kWeightsOverlap]);
+    SpeedupSummary chained_weights;
     for (const Row& r : rows) {
-      const double ours = r.ours_chain_us[chosen_overlap];
+      const double ours = r.ours_chain_us[chosen_overlap], weights = r.ours_chain_us[kWeightsOverlap];
       const double speedup = r.cublas_chain_us / ours;
       chained.add(speedup);
-      std::printf("| %lld | %lld | %lld | %.1f | %.1f / %.1f | %.0f | %.2f | %s |\n", static_cast<long long>(r.m),
-                  static_cast<long long>(r.n), static_cast<long long>(r.k), r.cublas_chain_us, r.ours_chain_us[0],
-                  r.ours_chain_us[1], r.flop() / ours / 1e6, speedup,
-                  r.m == 64 ? floor_cell(r, ours).c_str() : "");
+      chained_weights.add(r.cublas_chain_us / weights);
+      std::printf("| %lld | %lld | %lld | %.1f | %.1f / %.1f / %.1f | %.0f | %.2f | %s | %.2f | %s |\n",
+                  static_cast<long long>(r.m), static_cast<long long>(r.n), static_cast<long long>(r.k),
+                  r.cublas_chain_us, r.ours_chain_us[0], r.ours_chain_us[1], r.ours_chain_us[2],
+                  r.flop() / ours / 1e6, speedup, r.m == 64 ? floor_cell(r, ours).c_str() : "",
+                  r.cublas_chain_us / weights, r.m == 64 ? floor_cell(r, weights).c_str() : "");
     }
     chained.print("chained ");
+    chained_weights.print((std::string("chained, ") + kOverlapNames[kWeightsOverlap] + ": ").c_str());
     std::printf("\nlinear layer, decode: activation quantization (bf16 -> e4m3, 1x128 scales) + GEMM, microseconds "
-                "per step in a chain of %d\n\n| M | N | K | quantize + cuBLASLt | quantize + sm90: %s / %s | x |\n"
-                "|---|---|---|---|---|---|\n",
-                kChainLaunches, kOverlapNames[0], kOverlapNames[1]);
+                "per step in a chain of %d\n\n| M | N | K | quantize + cuBLASLt | quantize + sm90: %s / %s / %s | x "
+                "(%s) | x (%s) |\n|---|---|---|---|---|---|---|\n",
+                kChainLaunches, kOverlapNames[0], kOverlapNames[1], kOverlapNames[2], kOverlapNames[chosen_overlap],
+                kOverlapNames[kWeightsOverlap]);
     for (const Row& r : rows) {
       if (!std::isfinite(r.linear_cublas_us)) continue;
-      std::printf("| %lld | %lld | %lld | %.1f | %.1f / %.1f | %.2f |\n", static_cast<long long>(r.m),
+      std::printf("| %lld | %lld | %lld | %.1f | %.1f / %.1f / %.1f | %.2f | %.2f |\n", static_cast<long long>(r.m),
                   static_cast<long long>(r.n), static_cast<long long>(r.k), r.linear_cublas_us, r.linear_ours_us[0],
-                  r.linear_ours_us[1], r.linear_cublas_us / r.linear_ours_us[chosen_overlap]);
+                  r.linear_ours_us[1], r.linear_ours_us[2], r.linear_cublas_us / r.linear_ours_us[chosen_overlap],
+                  r.linear_cublas_us / r.linear_ours_us[kWeightsOverlap]);
     }
     cublasLtDestroy(lt);
     FP8KIT_CUDA_CHECK(cudaStreamDestroy(stream));

@@ -428,13 +428,20 @@ TEST(Sm90Gemm, BitwiseDeterministicAcrossRuns) {
 }
 
 /// Programmatic dependent launch: the kernel before the GEMM lets it start at once, spins, and only then
-/// writes A and B over stale codes (448 everywhere). Every plan, launched to overlap it, must read the new
-/// operands: its result bitwise equal to the same plan's launched with no overlap.
-TEST(Sm90Gemm, OverlappedLaunchWaitsForTheKernelBefore) {
-  FP8KIT_SKIP_WITHOUT_SM90();
-  const Operands ops = make_operands({200, 1040, 1024}, Options{}, std::random_device{}());
+/// writes operands over stale values (e4m3 448 or f32 8.4e37 everywhere). Every plan, launched to overlap
+/// it, must read the new operands: its result bitwise equal to the same plan's launched with no overlap.
+/// Overlap::setup must wait for A and B; Overlap::weights, whose B loads may start early (B is constant),
+/// for A and the A scales, which come by TMA (M-major) or by the scale warps' copies (row-major).
+void expect_overlap_waits(cuda::sm90::Overlap overlap, ScaleLayout a_scales) {
+  Options o;
+  o.a_scales = a_scales;
+  const Operands ops = make_operands({200, 1040, 1024}, o, std::random_device{}());
   DeviceProblem dev(ops);
-  const DeviceBuffer a_new(ops.a), b_new(ops.b);
+  const bool weights = overlap == cuda::sm90::Overlap::weights;
+  // The operands written late: A, and B or As.
+  const DeviceBuffer a_new(ops.a), as_new(ops.as), b_new(ops.b);
+  const DeviceBuffer& second_new = weights ? as_new : b_new;
+  DeviceBuffer& second = weights ? dev.as : dev.b;
   cudaStream_t stream;
   FP8KIT_CUDA_CHECK(cudaStreamCreate(&stream));
   dev.problem.stream = stream;
@@ -445,11 +452,11 @@ TEST(Sm90Gemm, OverlappedLaunchWaitsForTheKernelBefore) {
     cuda::sm90::run_fp8_gemm(dev.problem, plan);
     FP8KIT_CUDA_CHECK(cudaStreamSynchronize(stream));
     const std::vector<uint8_t> want = dev.d.read<uint8_t>();
-    plan.overlap = cuda::sm90::Overlap::setup;
+    plan.overlap = overlap;
     FP8KIT_CUDA_CHECK(cudaMemsetAsync(dev.a.get(), 0x7E, dev.a.bytes(), stream));
-    FP8KIT_CUDA_CHECK(cudaMemsetAsync(dev.b.get(), 0x7E, dev.b.bytes(), stream));
+    FP8KIT_CUDA_CHECK(cudaMemsetAsync(second.get(), 0x7E, second.bytes(), stream));
     FP8KIT_CUDA_CHECK(cudaMemsetAsync(dev.d.get(), 0xFF, dev.d.bytes(), stream));
-    testing::write_late({dev.a.get(), a_new.get(), a_new.bytes()}, {dev.b.get(), b_new.get(), b_new.bytes()},
+    testing::write_late({dev.a.get(), a_new.get(), a_new.bytes()}, {second.get(), second_new.get(), second_new.bytes()},
                         /*delay_us=*/20, stream);
     cuda::sm90::run_fp8_gemm(dev.problem, plan);
     FP8KIT_CUDA_CHECK(cudaStreamSynchronize(stream));
@@ -457,6 +464,19 @@ TEST(Sm90Gemm, OverlappedLaunchWaitsForTheKernelBefore) {
     EXPECT_TRUE(mismatch.empty()) << mismatch;
   }
   FP8KIT_CUDA_CHECK(cudaStreamDestroy(stream));
+}
+
+TEST(Sm90Gemm, OverlappedLaunchWaitsForTheKernelBefore) {
+  FP8KIT_SKIP_WITHOUT_SM90();
+  expect_overlap_waits(cuda::sm90::Overlap::setup, ScaleLayout::m_major);
+}
+
+TEST(Sm90Gemm, EarlyWeightLoadsStillWaitForActivationsAndTheirScales) {
+  FP8KIT_SKIP_WITHOUT_SM90();
+  for (const ScaleLayout layout : {ScaleLayout::m_major, ScaleLayout::row_major}) {
+    SCOPED_TRACE(layout == ScaleLayout::m_major ? "M-major As (TMA)" : "row-major As (scale warps)");
+    expect_overlap_waits(cuda::sm90::Overlap::weights, layout);
+  }
 }
 
 TEST(Sm90Gemm, RefusalsNameTheReason) {

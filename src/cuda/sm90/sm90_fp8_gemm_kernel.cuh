@@ -24,7 +24,7 @@
 //    the CTA ranks, so results are deterministic.
 //  - launch: programmatic dependent launch (KernelParams::overlap): the barrier set-up and descriptor
 //    prefetch overlap the previous kernel's tail; every thread waits for that kernel before any global
-//    access.
+//    access, except, with Overlap::weights, the TMA thread's loads of the first tile's first B stages.
 //  - diagnostics: the kTrace instantiation (launched when KernelParams::trace is set) has a few threads
 //    write %globaltimer stamps per CTA (TraceSlot).
 #pragma once
@@ -110,6 +110,30 @@ __device__ __forceinline__ KRange k_range(const KernelParams& p, uint32_t cta_ra
   const int32_t begin = static_cast<int32_t>(cta_rank) * p.k_blocks_per_split;
   const int32_t end = begin + p.k_blocks_per_split < p.num_k_blocks ? begin + p.k_blocks_per_split : p.num_k_blocks;
   return {begin < end ? begin : end, end};
+}
+
+/// Where a CTA loads a tile's B from: the first of its rows, which with multicast is this CTA's half of the
+/// tile (loaded into both CTAs of the pair), at `dst_offset` bytes into the stage.
+struct BSource {
+  int32_t row0;
+  uint32_t dst_offset;
+};
+
+template <class Shape>
+__device__ __forceinline__ BSource b_source(const KernelParams& p, int32_t n_block, uint32_t cta_rank) {
+  const int32_t half = p.multicast ? static_cast<int32_t>(cta_rank) * (Shape::kBlockN / 2) : 0;
+  return {n_block * Shape::kBlockN + half, static_cast<uint32_t>(half * Shape::kBlockK)};
+}
+
+/// The TMA load of K block `kb` of a tile's B into one stage, completing on `bar` (both CTAs' with multicast).
+template <class Shape>
+__device__ __forceinline__ void load_b(const KernelParams& p, const CUtensorMap* tma_b, uint8_t* stage_b,
+                                       BSource src, int32_t kb, uint64_t* bar) {
+  if (p.multicast) {
+    ptx::tma_load_2d_multicast(stage_b + src.dst_offset, tma_b, kb * Shape::kBlockK, src.row0, bar, uint16_t{0x3});
+  } else {
+    ptx::tma_load_2d(stage_b, tma_b, kb * Shape::kBlockK, src.row0, bar);
+  }
 }
 
 /// bias[col] of a bias of type kBias, as float.
@@ -587,10 +611,26 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
     __syncthreads();
   }
   // Programmatic dependent launch: the set-up above may overlap the previous kernel in the stream; nothing
-  // global (A, B, scales, bias, D) is touched before that kernel has completed. Then the next kernel may
-  // start its own set-up on the SMs this grid leaves.
+  // global (A, scales, bias, D; B too unless Overlap::weights) is touched before that kernel has completed.
+  // Then the next kernel may start its own set-up on the SMs this grid leaves.
+  // Each stage's `full` barrier expects the A and B tiles and, by TMA, the A scales: one arrive.expect_tx.
+  const uint32_t stage_tx_bytes = Shape::kABytes + Shape::kBBytes + (p.a_scales_tma ? kBlockM * 4u : 0u);
+  int32_t b_early_end = 0;  // the first tile's K blocks before this one have their B load already issued
+  if (p.overlap == Overlap::weights && warp == kProducerWarp && lane == 0 && cluster_id < p.num_tiles) {
+    // The stages are all free: stage s takes the first tile's K block kr.begin + s, as in the loop below.
+    const detail::KRange kr = detail::k_range(p, cta_rank);
+    const detail::BSource src = detail::b_source<Shape>(p, tile_coord(p, cluster_id).n_block, cta_rank);
+    b_early_end = kr.begin + (kr.end - kr.begin < stages ? kr.end - kr.begin : stages);
+    for (int32_t kb = kr.begin; kb < b_early_end; ++kb) {
+      const int s = kb - kr.begin;
+      ptx::barrier_arrive_expect_tx(&full[s], stage_tx_bytes);
+      detail::load_b<Shape>(p, &tma_b, smem_b + s * Shape::kBBytes, src, kb, &full[s]);
+    }
+  }
   wait_for_previous_grid();
-  allow_dependent_launch();
+  // The next kernel may start its set-up now; under Overlap::weights only once this CTA's loads are all
+  // issued (below), so that its early B loads fill this grid's tail instead of slowing its stream.
+  if (p.overlap != Overlap::weights) allow_dependent_launch();
   if (kTrace) detail::stamp(p, kTraceEntry, entry_ns, threadIdx.x == 0);
 
   if (warp >= kProducerWarp) {
@@ -605,26 +645,23 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
       if (role == 0) {
         if (lane == 0) {
           const int32_t m0 = m_block * kBlockM;
-          const uint32_t scale_bytes = p.a_scales_tma ? kBlockM * 4u : 0u;  // rows past M arrive as zeros
           // Each CTA of a multicast pair loads half of the B tile's rows into both CTAs.
-          const int32_t b_half = p.multicast ? static_cast<int32_t>(cta_rank) * (kBlockN / 2) : 0;
-          const int32_t b_row0 = tc.n_block * kBlockN + b_half;
+          const detail::BSource src = detail::b_source<Shape>(p, tc.n_block, cta_rank);
+          const int32_t b_issued_end = tile == cluster_id ? b_early_end : 0;  // Overlap::weights
           if (kTrace && tile == cluster_id) detail::stamp(p, kTraceFirstLoad, ptx::global_timer_ns(), true);
           for (int32_t kb = kr.begin; kb < kr.end; ++kb) {
             ptx::barrier_wait(&empty[pipe.stage], pipe.phase ^ 1u);
             uint64_t* bar = &full[pipe.stage];
-            ptx::barrier_arrive_expect_tx(bar, Shape::kABytes + Shape::kBBytes + scale_bytes);
+            const bool b_issued = kb < b_issued_end;
+            if (!b_issued) ptx::barrier_arrive_expect_tx(bar, stage_tx_bytes);
             ptx::tma_load_2d(smem_a + pipe.stage * Shape::kABytes, &tma_a, kb * Shape::kBlockK, m0, bar);
-            if (scale_bytes != 0) ptx::tma_load_2d(smem_scales + pipe.stage * Shape::kScaleStride, &tma_as, m0, kb, bar);
-            uint8_t* b_dst = smem_b + pipe.stage * Shape::kBBytes;
-            if (p.multicast) {
-              ptx::tma_load_2d_multicast(b_dst + b_half * Shape::kBlockK, &tma_b, kb * Shape::kBlockK, b_row0, bar,
-                                         uint16_t{0x3});
-            } else {
-              ptx::tma_load_2d(b_dst, &tma_b, kb * Shape::kBlockK, b_row0, bar);
-            }
+            // The A scales by TMA (rows past M arrive as zeros).
+            if (p.a_scales_tma) ptx::tma_load_2d(smem_scales + pipe.stage * Shape::kScaleStride, &tma_as, m0, kb, bar);
+            if (!b_issued) detail::load_b<Shape>(p, &tma_b, smem_b + pipe.stage * Shape::kBBytes, src, kb, bar);
             pipe.advance(stages);
           }
+          // (the first call from any thread of a CTA counts for the CTA)
+          if (p.overlap == Overlap::weights && tile + num_clusters >= p.num_tiles) allow_dependent_launch();
         }
       } else if (p.a_scales_tma) {
         if (role == 1) {

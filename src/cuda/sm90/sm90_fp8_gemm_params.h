@@ -18,10 +18,15 @@ enum class OutKind : uint8_t { bf16, f16, f32 };
 enum class BiasKind : uint8_t { none, f32, bf16, f16 };
 
 /// How a launch overlaps the kernel before it in the stream (programmatic dependent launch). In every mode
-/// the kernel reads and writes A, B, the scales, the bias and D only after that kernel has completed.
+/// the kernel reads As, the bias and writes D only after that kernel has completed; A and B likewise, except
+/// B under `weights`.
 enum class Overlap : uint8_t {
-  none,   // launched when the previous kernel has completed
-  setup,  // the barrier set-up and tensor-map prefetch run during the previous kernel's tail
+  none,     // launched when the previous kernel has completed
+  setup,    // the barrier set-up and tensor-map prefetch run during the previous kernel's tail
+  weights,  // as setup, and each CTA's TMA thread also starts the B tiles of its first tile's first `stages`
+            // K blocks then: only for a B that no kernel still running may write, such as a model's weights
+            // (the caller's promise; the B scales still wait). The next kernel is let start only once this
+            // CTA's loads are all issued, so that its own early loads fill this kernel's tail.
 };
 
 /// Everything the kernel needs besides the A and B tensor maps. Strides are in elements.
@@ -53,7 +58,7 @@ struct KernelParams {
   uint8_t tma_store = 0;    // 1: the epilogue stages D in shared memory and writes it with TMA (bf16/f16)
   uint8_t a_scales_tma = 0;  // 1: As is M-major with 16-byte aligned columns (as_row_stride 1, as_col_stride a
                              // multiple of 4 and >= M, base 16-byte aligned): A scales come by TMA with the tiles
-  Overlap overlap = Overlap::setup;  // read by the host launch (its launch attribute)
+  Overlap overlap = Overlap::setup;  // the host launch's attribute; the TMA thread's early B loads (weights)
   uint64_t* trace = nullptr;  // diagnostics (bench_sm90_gemm --trace): kTraceSlots timestamps per CTA, or nullptr
 };
 
