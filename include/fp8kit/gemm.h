@@ -39,6 +39,14 @@ struct GemmOptions {
   Backend backend = Backend::automatic;
   void* stream = nullptr;  // cudaStream_t for CUDA tensors
   bool pointers_known = false;  // as QuantizeOptions::pointers_known (fp8kit/quantize.h)
+  /// The caller's promise that no kernel still running when this GEMM is launched writes B or Bs, as for a
+  /// model's weights. It lets the Hopper kernel start loading B while the kernel ahead in the stream
+  /// finishes (programmatic dependent launch): a decode step's GEMM then hides part of its weight stream
+  /// behind the kernel ahead (H200, chained: 0.5-1.5 us per GEMM at M = 64; BENCHMARKS.md, Hopper v11).
+  /// A and As are still read only after that kernel completes. Other backends ignore it. Never set it
+  /// for a B that the kernel just ahead produces, or one that a kernel which lets its dependents start
+  /// before it waits for its own predecessors may still be writing.
+  bool constant_b = false;
 };
 
 void gemm(const GemmArgs& args, const GemmOptions& options = {});

@@ -483,6 +483,14 @@ def _activation_scratch(x, y, groups: int):
     return buf, (ptr, _E4M3, shape, q_strides, kind, ordinal), (ptr + q_bytes, _F32, lead, s_strides, kind, ordinal)
 
 
+# The fused linear ops tell the GEMM that the weight is constant (GemmOptions::constant_b: the Hopper kernel
+# may load it while the kernel ahead finishes). True whatever wrote the weight: the kernel ahead of the GEMM
+# is this op's activation quantization (or a torch copy of the bias, launched after it), and the
+# quantization lets the GEMM start only after it has waited for every kernel before it (wait, then
+# launch_dependents: src/cuda/smxx/quantize_group.cuh), so any write to the weight has completed.
+_WEIGHT_IS_CONSTANT = True
+
+
 def _linear_block(x, weight, weight_scale, bias, block_n, block_k, amax_upper_bound):
     x = as_rows(x)
     y = _linear_out(x, weight)
@@ -493,7 +501,7 @@ def _linear_block(x, weight, weight_scale, bias, block_n, block_k, amax_upper_bo
         if bias is not None and not bias.is_contiguous():
             bias = bias.contiguous()
         _C.gemm(dq, _desc(as_rows(weight)), dxs, _desc(weight_scale), _desc(y), None if bias is None else _desc(bias),
-                "block", block_n, block_k, current_backend(), stream)
+                "block", block_n, block_k, current_backend(), stream, _WEIGHT_IS_CONSTANT)
         del scratch
     return y
 
@@ -520,7 +528,7 @@ def _linear_row(x, weight, weight_scale, bias, amax_upper_bound):
         if bias is not None and not bias.is_contiguous():
             bias = bias.contiguous()
         _C.gemm(dq, _desc(as_rows(weight)), dxs, _desc(weight_scale.contiguous()), _desc(y),
-                None if bias is None else _desc(bias), "row", 128, 128, current_backend(), stream)
+                None if bias is None else _desc(bias), "row", 128, 128, current_backend(), stream, _WEIGHT_IS_CONSTANT)
         del scratch
     return y
 

@@ -74,6 +74,7 @@ core::GemmProblem make_gemm_problem(const GemmArgs& args, const GemmOptions& o) 
   p.device = dev;
   p.stream = o.stream;
   p.pointers_known = o.pointers_known;
+  p.constant_b = o.constant_b;
   return p;
 }
 

@@ -89,6 +89,7 @@ struct GemmProblem {
   Device device;
   void* stream = nullptr;
   bool pointers_known = false;  // the options' guarantee: no pointer query before launching
+  bool constant_b = false;      // the options' promise: B and Bs are not written by a kernel still running
 
   int64_t m() const { return a.rows; }
   int64_t n() const { return b.rows; }

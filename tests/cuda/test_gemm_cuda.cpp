@@ -24,6 +24,7 @@
 #include "cuda/common/cuda_check.h"
 #include "gemm_device_check.h"
 #include "gemm_harness.h"
+#include "late_writer.h"
 #include "test_support.h"
 
 namespace fp8kit {
@@ -478,6 +479,45 @@ TEST(GemmCuda, EnvironmentVariableOverridesTheChoice) {
 }
 
 /// Every pair of backends that accept a case agrees on all of D within the output's tolerance.
+/// GemmOptions::constant_b lets the Hopper kernel load B before the kernel ahead completes; it must not let
+/// anything read A or As early, and must change no bit on any backend. The kernel ahead lets the GEMM start
+/// at once, spins, and only then writes A and As over stale values.
+TEST(GemmCuda, ConstantWeightsChangeNoBits) {
+  FP8KIT_SKIP_WITHOUT_GPU();
+  cudaStream_t stream = nullptr;
+  FP8KIT_CUDA_CHECK(cudaStreamCreate(&stream));
+  int ran = 0;
+  for (const GemmCase& c : deepseek_cases()) {
+    if (c.m != 64) continue;
+    const auto p = prepared(c);
+    const DeviceBuffer a_new(p->host.a), as_new(p->host.as);
+    for (Backend b : kGpuBackends) {
+      GemmOptions o;
+      o.backend = b;
+      o.stream = stream;
+      if (!can_gemm(p->args, o).ok) continue;
+      const std::string who = std::string(backend_name(b)) + " " + c.name();
+      poison(*p);
+      fp8kit::gemm(p->args, o);
+      FP8KIT_CUDA_CHECK(cudaStreamSynchronize(stream));
+      FP8KIT_CUDA_CHECK(cudaMemcpy(p->d_first->get(), p->d->get(), output_bytes(c), cudaMemcpyDeviceToDevice));
+      FP8KIT_CUDA_CHECK(cudaMemsetAsync(p->a->get(), 0x7E, p->a->bytes(), stream));
+      FP8KIT_CUDA_CHECK(cudaMemsetAsync(p->as->get(), 0x7E, p->as->bytes(), stream));
+      FP8KIT_CUDA_CHECK(cudaMemsetAsync(p->d->get(), kPoison, output_bytes(c), stream));
+      write_late({p->a->get(), a_new.get(), a_new.bytes()}, {p->as->get(), as_new.get(), as_new.bytes()},
+                 /*delay_us=*/20, stream);
+      o.constant_b = true;
+      fp8kit::gemm(p->args, o);
+      FP8KIT_CUDA_CHECK(cudaStreamSynchronize(stream));
+      EXPECT_EQ(count_differences_on_device(p->d->get(), p->d_first->get(), output_bytes(c)), 0)
+          << who << ": constant_b changed the result";
+      ++ran;
+    }
+  }
+  FP8KIT_CUDA_CHECK(cudaStreamDestroy(stream));
+  if (ran == 0) GTEST_SKIP() << "no GPU backend accepted the DeepSeek M = 64 cases";
+}
+
 TEST(GemmCuda, BackendsAgree) {
   FP8KIT_SKIP_WITHOUT_GPU();
   std::vector<GemmCase> cases;

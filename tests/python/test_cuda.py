@@ -219,6 +219,31 @@ def test_runs_on_the_callers_stream(gen):
     assert torch.equal(y, expected)
 
 
+def test_weight_rewritten_just_before_the_linear_is_read_new(gen):
+    """The fused linear ops let the Hopper GEMM load the weight before the kernel ahead completes
+    (GemmOptions::constant_b); a weight written by the kernels just before the op, on the same stream and
+    with no sync, must still be read new. The weight is rewritten by a torch copy and by fp8kit's own block
+    quantization (a kernel that lets its dependents start early) right before each call."""
+    wq, ws, bias = linear_setup(gen, n=7168, k=2048)
+    x = torch.randn(64, 2048, generator=gen).to(CUDA, torch.bfloat16)
+    with landed():
+        for step in range(3):
+            w_new = torch.randn(7168, 2048, generator=gen).to(CUDA, torch.bfloat16)
+            wq_new, ws_new = fp8kit.weight_quant(w_new)
+            torch.cuda.synchronize()
+            expected = fp8kit.fp8_linear(x, wq_new, ws_new, bias)
+            torch.cuda.synchronize()
+            if step % 2 == 0:
+                wq.copy_(wq_new)
+                ws.copy_(ws_new)
+            else:
+                wq_step, ws_step = fp8kit.weight_quant(w_new)  # the kernels just ahead of the op
+                wq, ws = wq_step, ws_step
+            y = fp8kit.fp8_linear(x, wq, ws, bias)
+            torch.cuda.synchronize()
+            assert torch.equal(y, expected), f"step {step}"
+
+
 @pytest.mark.skipif(torch.cuda.device_count() < 2, reason="needs a second CUDA GPU")
 def test_tensors_on_a_second_device(gen):
     dev = torch.device("cuda", 1)

@@ -63,7 +63,9 @@ Verdict supports_fp8_gemm(const core::GemmProblem& p) {
 void run_fp8_gemm(const core::GemmProblem& p) {
   const Verdict v = supports_fp8_gemm(p);
   FP8KIT_CHECK(v.ok, "sm90 GEMM: ", v.reason);
-  run_fp8_gemm(p, choose_plan(p));
+  LaunchPlan plan = choose_plan(p);
+  plan.overlap = p.constant_b ? Overlap::weights : Overlap::setup;
+  run_fp8_gemm(p, plan);
 }
 
 }  // namespace fp8kit::cuda::sm90
