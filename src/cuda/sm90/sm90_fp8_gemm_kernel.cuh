@@ -615,7 +615,7 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
   // Then the next kernel may start its own set-up on the SMs this grid leaves.
   // Each stage's `full` barrier expects the A and B tiles and, by TMA, the A scales: one arrive.expect_tx.
   const uint32_t stage_tx_bytes = Shape::kABytes + Shape::kBBytes + (p.a_scales_tma ? kBlockM * 4u : 0u);
-  int32_t b_early_end = 0;  // the first tile's K blocks before this one have their B load already issued
+  int32_t b_early_end = 0;  // Overlap::weights: the first tile's K blocks below this have their B load issued
   if (p.overlap == Overlap::weights && warp == kProducerWarp && lane == 0 && cluster_id < p.num_tiles) {
     // The stages are all free: stage s takes the first tile's K block kr.begin + s, as in the loop below.
     const detail::KRange kr = detail::k_range(p, cta_rank);
