@@ -478,7 +478,6 @@ TEST(GemmCuda, EnvironmentVariableOverridesTheChoice) {
   }
 }
 
-/// Every pair of backends that accept a case agrees on all of D within the output's tolerance.
 /// GemmOptions::constant_b lets the Hopper kernel load B before the kernel ahead completes; it must not let
 /// anything read A or As early, and must change no bit on any backend. The kernel ahead lets the GEMM start
 /// at once, spins, and only then writes A and As over stale values.
@@ -518,6 +517,7 @@ TEST(GemmCuda, ConstantWeightsChangeNoBits) {
   if (ran == 0) GTEST_SKIP() << "no GPU backend accepted the DeepSeek M = 64 cases";
 }
 
+/// Every pair of backends that accept a case agrees on all of D within the output's tolerance.
 TEST(GemmCuda, BackendsAgree) {
   FP8KIT_SKIP_WITHOUT_GPU();
   std::vector<GemmCase> cases;

@@ -222,8 +222,8 @@ def test_runs_on_the_callers_stream(gen):
 def test_weight_rewritten_just_before_the_linear_is_read_new(gen):
     """The fused linear ops let the Hopper GEMM load the weight before the kernel ahead completes
     (GemmOptions::constant_b); a weight written by the kernels just before the op, on the same stream and
-    with no sync, must still be read new. The weight is rewritten by a torch copy and by fp8kit's own block
-    quantization (a kernel that lets its dependents start early) right before each call."""
+    with no sync, must still be read new. The weight is rewritten by a torch copy or by fp8kit's own block
+    quantization right before each call."""
     wq, ws, bias = linear_setup(gen, n=7168, k=2048)
     x = torch.randn(64, 2048, generator=gen).to(CUDA, torch.bfloat16)
     with landed():
@@ -237,8 +237,7 @@ def test_weight_rewritten_just_before_the_linear_is_read_new(gen):
                 wq.copy_(wq_new)
                 ws.copy_(ws_new)
             else:
-                wq_step, ws_step = fp8kit.weight_quant(w_new)  # the kernels just ahead of the op
-                wq, ws = wq_step, ws_step
+                wq, ws = fp8kit.weight_quant(w_new)  # the kernels just ahead of the op
             y = fp8kit.fp8_linear(x, wq, ws, bias)
             torch.cuda.synchronize()
             assert torch.equal(y, expected), f"step {step}"
