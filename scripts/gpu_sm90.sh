@@ -32,10 +32,12 @@ if ! ninja -C build -j16 fp8kit_cuda_tests fp8kit_bench_sm90_gemm fp8kit_bench_w
 fi
 echo "build: $((SECONDS - start)) s"
 
-echo "== SASS (per tile object: QGMMA count, LDL/STL count)"
+# R2UR moves a per-thread value into a uniform register: a jump in its count has meant the K loop's pipeline
+# position and wgmma descriptors left the uniform datapath (4-20% slower; BENCHMARKS.md Hopper v7, v12).
+echo "== SASS (per tile object, both instantiations: QGMMA, LDL/STL, R2UR counts)"
 for o in $(find build -name 'sm90_fp8_gemm_tile_*.cu.o' | sort); do
   cuobjdump --dump-sass "$o" >"$OUT/sass.tmp"
-  echo "$(basename "$o" .cu.o): QGMMA $(grep -c QGMMA "$OUT/sass.tmp") LDL/STL $(grep -cE '\b(LDL|STL)\b' "$OUT/sass.tmp")"
+  echo "$(basename "$o" .cu.o): QGMMA $(grep -c QGMMA "$OUT/sass.tmp") LDL/STL $(grep -cE '\b(LDL|STL)\b' "$OUT/sass.tmp") R2UR $(grep -c R2UR "$OUT/sass.tmp")"
 done
 rm -f "$OUT/sass.tmp"
 
