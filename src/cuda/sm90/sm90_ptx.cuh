@@ -64,6 +64,19 @@ __device__ __forceinline__ void tma_load_2d(void* dst, const CUtensorMap* map, i
   ::cuda::ptx::cp_async_bulk_tensor(::cuda::ptx::space_shared, ::cuda::ptx::space_global, dst, map, coords, bar);
 }
 
+/// tma_load_2d for data read once: under an evict-first L2 policy (createpolicy at each load, so that no
+/// policy register lives across the producer's loop).
+__device__ __forceinline__ void tma_load_2d_evict_first(void* dst, const CUtensorMap* map, int32_t x, int32_t y,
+                                                        uint64_t* bar) {
+  asm volatile(
+      "{\n.reg .b64 policy;\n"
+      "createpolicy.fractional.L2::evict_first.b64 policy, 1.0;\n"
+      "cp.async.bulk.tensor.2d.shared::cluster.global.mbarrier::complete_tx::bytes.L2::cache_hint [%0], [%1, {%2, %3}], "
+      "[%4], policy;\n}" ::"r"(smem_addr(dst)),
+      "l"(map), "r"(x), "r"(y), "r"(smem_addr(bar))
+      : "memory");
+}
+
 /// 2-D TMA tile load multicast to the CTAs of `cta_mask`, at the same offsets (data and barrier) in each.
 __device__ __forceinline__ void tma_load_2d_multicast(void* dst, const CUtensorMap* map, int32_t x, int32_t y,
                                                       uint64_t* bar, uint16_t cta_mask) {
