@@ -1,8 +1,8 @@
-// sm90_ptx.cuh: the Hopper (sm_90a) primitives the FP8 GEMM is built from: mbarriers, TMA loads (plain and
-// multicast), 4-byte cp.async with mbarrier completion, cluster barriers and remote
+// sm90_ptx.cuh: the Hopper (sm_90a) primitives the FP8 GEMM is built from: mbarriers, TMA loads (plain,
+// evict-first and multicast), 4-byte cp.async with mbarrier completion, cluster barriers and remote
 // arrivals, wgmma fences and descriptors, register reallocation, and the timer and SM id of the trace.
 // CCCL's cuda::ptx where it has the instruction, inline PTX where it has not (wgmma, setmaxnreg, mapa,
-// cp.async, timers). Device code only.
+// cp.async, timers, cache policies). Device code only.
 #pragma once
 
 #include <cuda.h>
