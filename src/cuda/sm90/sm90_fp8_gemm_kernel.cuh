@@ -126,13 +126,13 @@ __device__ __forceinline__ BSource b_source(const KernelParams& p, int32_t n_blo
 }
 
 /// The TMA load of K block `kb` of a tile's B into one stage, completing on `bar` (both CTAs' with multicast).
-/// With KernelParams::b_read_once, evict-first in L2.
+/// With KernelParams::b_evict_first, evict-first in L2.
 template <class Shape>
 __device__ __forceinline__ void load_b(const KernelParams& p, const CUtensorMap* tma_b, uint8_t* stage_b,
                                        BSource src, int32_t kb, uint64_t* bar) {
   if (p.multicast) {
     ptx::tma_load_2d_multicast(stage_b + src.dst_offset, tma_b, kb * Shape::kBlockK, src.row0, bar, uint16_t{0x3});
-  } else if (p.b_read_once) {
+  } else if (p.b_evict_first) {
     ptx::tma_load_2d_evict_first(stage_b, tma_b, kb * Shape::kBlockK, src.row0, bar);
   } else {
     ptx::tma_load_2d(stage_b, tma_b, kb * Shape::kBlockK, src.row0, bar);

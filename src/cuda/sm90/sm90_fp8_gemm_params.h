@@ -58,9 +58,9 @@ struct KernelParams {
   uint8_t tma_store = 0;    // 1: the epilogue stages D in shared memory and writes it with TMA (bf16/f16)
   uint8_t a_scales_tma = 0;  // 1: As is M-major with 16-byte aligned columns (as_row_stride 1, as_col_stride a
                              // multiple of 4 and >= M, base 16-byte aligned): A scales come by TMA with the tiles
-  uint8_t b_read_once = 0;   // 1: each B tile is loaded by one cluster (a single m-unit, decode sizes) and D
-                             // is small against B: B's loads carry an evict-first L2 policy, so the weight
-                             // stream does not evict what is reused (A, the scales, D, the kernels' code)
+  uint8_t b_evict_first = 0;  // 1: B's loads carry an evict-first L2 policy, so the weight stream does not
+                              // evict what is reused (A, the scales, D, the kernels' code); the host sets it
+                              // where each B tile is loaded by one cluster and D is small against B
   Overlap overlap = Overlap::setup;  // the host launch's attribute; the TMA thread's early B loads (weights)
   uint64_t* trace = nullptr;  // diagnostics (bench_sm90_gemm --trace): kTraceSlots timestamps per CTA, or nullptr
 };

@@ -295,7 +295,7 @@ void run_fp8_gemm(const core::GemmProblem& p, const LaunchPlan& plan) {
   // Evict-first weight loads where each B tile is read once and D is small against B (at most a tenth of
   // its bytes): measured on an H200 (BENCHMARKS.md Hopper v12), they cut 0.2-1.0 us from launches with
   // D / B <= 0.083 and added 0.5-0.8 us to those with D / B >= 0.167 (64 x 32768 x 512, 128 x 24576 x 1536).
-  kp.b_read_once = num_m_units(kp) == 1 && 10 * p.m() * out_size(p) <= p.k() ? 1 : 0;
+  kp.b_evict_first = num_m_units(kp) == 1 && 10 * p.m() * out_size(p) <= p.k() ? 1 : 0;
   kp.overlap = plan.overlap;
   kp.trace = plan.trace;
 
