@@ -3,6 +3,7 @@
 #   bash benchmarks/python/run_gpu.sh build   # pip install . with CUDA (CXX=/usr/bin/g++), check libstdc++ is dynamic
 #   bash benchmarks/python/run_gpu.sh test    # the whole pytest suite, CUDA tests included
 #   bash benchmarks/python/run_gpu.sh bench   # bench_ops.py on cuda:0 (ours vs plain PyTorch vs torch._scaled_mm)
+#   bash benchmarks/python/run_gpu.sh kernel-time  # bench_gemm_kernel_time.py: the 18 GEMM cases, profiler time
 #   bash benchmarks/python/run_gpu.sh tp      # torchrun 2-GPU tensor-parallel check (needs 2 GPUs)
 #   bash benchmarks/python/run_gpu.sh all     # all of the above
 # Logs and JSON go to $OUT (default /tmp/fp8kit-python-gpu). No network is needed: nanobind,
@@ -43,6 +44,12 @@ bench() {
   return "${PIPESTATUS[0]}"
 }
 
+kernel_time() {
+  echo "== bench_gemm_kernel_time.py"
+  "$python" benchmarks/python/bench_gemm_kernel_time.py --json "$out/gemm_kernel_time.json" 2>&1 | tee "$out/gemm_kernel_time.txt"
+  return "${PIPESTATUS[0]}"
+}
+
 tp() {
   local gpus
   gpus=$("$python" -c "import torch; print(torch.cuda.device_count())")
@@ -57,9 +64,10 @@ for step in "${@:-all}"; do
     build) build || status=1 ;;
     test) run_tests || status=1 ;;
     bench) bench || status=1 ;;
+    kernel-time) kernel_time || status=1 ;;
     tp) tp || status=1 ;;
-    all) { build && { run_tests || status=1; bench || status=1; tp || status=1; }; } || status=1 ;;
-    *) echo "unknown step '$step' (build, test, bench, tp, all)"; exit 2 ;;
+    all) { build && { run_tests || status=1; bench || status=1; kernel_time || status=1; tp || status=1; }; } || status=1 ;;
+    *) echo "unknown step '$step' (build, test, bench, kernel-time, tp, all)"; exit 2 ;;
   esac
 done
 exit "$status"
