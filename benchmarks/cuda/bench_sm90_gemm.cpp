@@ -15,14 +15,20 @@
 // loads' latency costs), with M-major A scales (loaded by TMA) and with row-major ones (cp.async copies).
 // --trace M N K PLAN prints where one plan's launch spends its time (per-CTA timer stamps: start, first
 // load, first data, K loop, split-K reduction, epilogue, exit), beside the same kernel launched with no
-// tiles (the fixed cost of a launch); with --bias, the problem has a bf16 bias (the epilogue's bias path).
+// tiles (the fixed cost of a launch); with --bias, the problem has a bf16 bias (the epilogue's bias path);
+// with --flush-read, each traced launch follows a kernel that reads 4x the L2 (as a DRAM-bound kernel ahead
+// would leave L2: none of this kernel's code, operands or parameters in it; outside the event pair), and the
+// trace adds how long after that kernel's last block our first CTA starts; --flush-read-l1: the same kernel
+// asking for the smallest shared-memory carveout (the SMs must be reconfigured for ours after it);
+// --flush-read-code: the read, then a kernel running 128 KB of straight-line code on every SM (instruction
+// caches holding another kernel's code, as after a large library kernel).
 //
 // --chain M N K times every plan of one case chained, with Overlap::setup and Overlap::weights.
 // --m LIST (comma-separated) runs the six (N, K) pairs at those M values instead of 64, 128 and 4096 (a sweep
 // of the decode-sized cases alone, or of the M values between them, where the planner has no fitted data).
 //
 //   fp8kit_bench_sm90_gemm [--sweep] [--m LIST] [--iters N] [--csv FILE] [--profile M N K PLAN]
-//                          [--stages M N K PLAN] [--trace M N K PLAN [--bias]] [--chain M N K]
+//                          [--stages M N K PLAN] [--trace M N K PLAN [--bias] [--flush-read|--flush-read-l1|--flush-read-code]] [--chain M N K]
 #include <cublasLt.h>
 #include <cuda_runtime.h>
 
@@ -123,12 +129,18 @@ double median(std::vector<double> v) {
 class Timer {
  public:
   explicit Timer(cudaStream_t stream) : stream_(stream) {}
-  double median_us(const std::function<void(int)>& launch, int iters, int warmup) {
-    for (int i = 0; i < warmup; ++i) launch(i);
+  /// `before` (optional) runs before each launch's first event, outside the timed pair.
+  double median_us(const std::function<void(int)>& launch, int iters, int warmup,
+                   const std::function<void(int)>& before = {}) {
+    for (int i = 0; i < warmup; ++i) {
+      if (before) before(i);
+      launch(i);
+    }
     std::vector<cudaEvent_t> events(static_cast<size_t>(2 * iters));
     for (auto& e : events) FP8KIT_CUDA_CHECK(cudaEventCreate(&e));
     bench::hold_stream(stream_, 500 + 50 * static_cast<uint64_t>(iters));
     for (int i = 0; i < iters; ++i) {
+      if (before) before(warmup + i);
       FP8KIT_CUDA_CHECK(cudaEventRecord(events[static_cast<size_t>(2 * i)], stream_));
       launch(warmup + i);
       FP8KIT_CUDA_CHECK(cudaEventRecord(events[static_cast<size_t>(2 * i + 1)], stream_));
@@ -479,9 +491,12 @@ int chain_scan(int64_t m, int64_t n, int64_t k, size_t l2, Timer& timer, cudaStr
 /// %globaltimer stamps (KernelParams::trace), and prints where a launch's time goes: each stamp's median and
 /// maximum over the CTAs, in microseconds after the first CTA started, the median over launches; beside it
 /// the CUDA-event time of the same launches. Then the same for the same launch with no tiles: what a
-/// launch of this kernel and grid costs before any work.
-int trace(int64_t m, int64_t n, int64_t k, const std::string& wanted, bool bias, size_t l2, Timer& timer,
-          cudaStream_t stream) {
+/// launch of this kernel and grid costs before any work. flush: each launch after a 4x-L2 read (1: no carveout
+/// preference, 2: the smallest shared-memory carveout, 3: no preference, then 128 KB of code on every SM).
+int trace(int64_t m, int64_t n, int64_t k, const std::string& wanted, bool bias, int flush_read, size_t l2,
+          Timer& timer, cudaStream_t stream) {
+  Buffer flush(flush_read ? 4 * l2 : 0);
+  if (flush_read) FP8KIT_CUDA_CHECK(cudaMemset(flush.ptr, 0, flush.bytes));
   const auto sets = make_sets(m, n, k, l2, 13);
   const int count = static_cast<int>(sets.size());
   Buffer bias_values(static_cast<size_t>(n * 2));  // bf16 zeros: the epilogue's bias path, not its values
@@ -497,19 +512,30 @@ int trace(int64_t m, int64_t n, int64_t k, const std::string& wanted, bool bias,
   if (!found) return 1;
   constexpr int kLaunches = 15;
   const size_t slots = static_cast<size_t>(found->grid) * cuda::sm90::kTraceSlots;
-  Buffer stamps(slots * 8 * kLaunches);
+  Buffer stamps(slots * 8 * kLaunches), flush_exits(8 * kLaunches);
   for (const int tiles : {found->num_tiles, 0}) {
     cuda::sm90::LaunchPlan plan = *found;
     plan.num_tiles = tiles;
     FP8KIT_CUDA_CHECK(cudaMemset(stamps.ptr, 0, stamps.bytes));
+    FP8KIT_CUDA_CHECK(cudaMemset(flush_exits.ptr, 0, flush_exits.bytes));
+    auto* exits = static_cast<unsigned long long*>(flush_exits.ptr);
     const double event_us = timer.median_us(
         [&](int i) {
           plan.trace = i >= count ? static_cast<uint64_t*>(stamps.ptr) + (i - count) % kLaunches * slots : nullptr;
           cuda::sm90::run_fp8_gemm(sets[static_cast<size_t>(i % count)]->problem, plan);
         },
-        kLaunches, count);
-    std::vector<uint64_t> host(slots * kLaunches);
+        kLaunches, count,
+        [&](int i) {
+          if (flush_read) {
+            bench::read_through_l2(stream, flush.ptr, flush.bytes, i >= count ? exits + (i - count) % kLaunches : nullptr,
+                                   flush_read == 2);
+            if (flush_read == 3) bench::sweep_instruction_caches(stream);
+          }
+        });
+    std::vector<uint64_t> host(slots * kLaunches), flush_exit(kLaunches);
     FP8KIT_CUDA_CHECK(cudaMemcpy(host.data(), stamps.ptr, host.size() * 8, cudaMemcpyDeviceToHost));
+    FP8KIT_CUDA_CHECK(cudaMemcpy(flush_exit.data(), exits, kLaunches * 8, cudaMemcpyDeviceToHost));
+    std::vector<double> after_flush;  // us from the flush kernel's last exit to our first CTA's entry
     // Per launch: each time slot's median and maximum over the CTAs, relative to the earliest entry.
     constexpr int kTimes = cuda::sm90::kTraceExit + 1;
     std::vector<double> med[kTimes], max[kTimes], span;
@@ -522,6 +548,7 @@ int trace(int64_t m, int64_t n, int64_t k, const std::string& wanted, bool bias,
         t_end = std::max(t_end, t[c * cuda::sm90::kTraceSlots + cuda::sm90::kTraceExit]);
       }
       span.push_back(static_cast<double>(t_end - t0) * 1e-3);
+      if (flush_read) after_flush.push_back((static_cast<double>(t0) - static_cast<double>(flush_exit[l])) * 1e-3);
       for (int s = 0; s < kTimes; ++s) {
         std::vector<double> v;
         for (int c = 0; c < plan.grid; ++c) {
@@ -537,13 +564,21 @@ int trace(int64_t m, int64_t n, int64_t k, const std::string& wanted, bool bias,
     }
     static const char* const kNames[kTimes] = {"entry", "first load", "first data", "K loop done",
                                                 "received", "reduced", "epilogue done", "exit"};
-    std::printf("trace M=%lld N=%lld K=%lld %s%s%s: event %.1f us, span (first entry to last exit) %.1f us; median / "
+    std::printf("trace M=%lld N=%lld K=%lld %s%s%s%s: event %.1f us, span (first entry to last exit) %.1f us; median / "
                 "max over CTAs, us after the first entry:",
                 static_cast<long long>(m), static_cast<long long>(n), static_cast<long long>(k),
                 cuda::sm90::describe(plan).c_str(), bias ? " bias=bf16" : "", tiles == 0 ? " with no tiles" : "",
+                flush_read == 1   ? " after a 4x-L2 read"
+                : flush_read == 2 ? " after a 4x-L2 read preferring L1"
+                : flush_read == 3 ? " after a 4x-L2 read and 128 KB of code on every SM"
+                                  : "",
                 event_us, median(span));
     for (int s = 0; s < kTimes; ++s) {
       if (!med[s].empty()) std::printf(" %s %.2f / %.2f;", kNames[s], median(med[s]), median(max[s]));
+    }
+    if (!after_flush.empty()) {
+      std::printf(" first entry %.2f us after the read's last block%s", median(after_flush),
+                  flush_read == 3 ? " (the code kernel between)" : "");
     }
     std::printf(" timer step >= %llu ns\n", static_cast<unsigned long long>(step));
   }
@@ -554,6 +589,7 @@ int trace(int64_t m, int64_t n, int64_t k, const std::string& wanted, bool bias,
 
 int main(int argc, char** argv) {
   bool sweep = false, bias = false;
+  int flush_read = 0;
   int iters = 30;
   std::string csv_path, profile_plan, stages_plan, trace_plan;
   std::vector<int64_t> ms = {64, 128, 4096};
@@ -565,6 +601,8 @@ int main(int argc, char** argv) {
       sweep = true;
     } else if (arg == "--bias") {
       bias = true;
+    } else if (arg == "--flush-read" || arg == "--flush-read-l1" || arg == "--flush-read-code") {
+      flush_read = arg == "--flush-read" ? 1 : arg == "--flush-read-l1" ? 2 : 3;
     } else if (arg == "--m" && i + 1 < argc) {
       ms.clear();
       std::string list = argv[++i];
@@ -591,7 +629,7 @@ int main(int argc, char** argv) {
     } else {
       std::fprintf(stderr,
                    "usage: %s [--sweep] [--m LIST] [--iters N] [--csv FILE] [--profile M N K PLAN] [--stages M N K PLAN] "
-                   "[--trace M N K PLAN [--bias]] [--chain M N K]\n",
+                   "[--trace M N K PLAN [--bias] [--flush-read|--flush-read-l1|--flush-read-code]] [--chain M N K]\n",
                    argv[0]);
       return 2;
     }
@@ -631,7 +669,8 @@ int main(int argc, char** argv) {
       return profile(profile_shape[0], profile_shape[1], profile_shape[2], profile_plan, lt, workspace, stream);
     }
     if (!trace_plan.empty()) {
-      return trace(profile_shape[0], profile_shape[1], profile_shape[2], trace_plan, bias, l2, timer, stream);
+      return trace(profile_shape[0], profile_shape[1], profile_shape[2], trace_plan, bias, flush_read, l2, timer,
+                   stream);
     }
     if (chain_case) return chain_scan(profile_shape[0], profile_shape[1], profile_shape[2], l2, timer, stream);
     if (!stages_plan.empty()) {

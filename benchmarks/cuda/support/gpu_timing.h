@@ -8,12 +8,27 @@
 
 #include <cuda_runtime.h>
 
+#include <cstddef>
 #include <cstdint>
 
 namespace fp8kit::bench {
 
 /// Queues a one-thread kernel on `stream` that spins for `microseconds` of GPU time.
 void hold_stream(cudaStream_t stream, uint64_t microseconds);
+
+/// Queues a kernel that reads `bytes` (a multiple of 16) at `buffer` and writes nothing (unless the sum of
+/// what it read is NaN, which zeroed memory never gives): with `bytes` several times the L2, it leaves L2 full
+/// of clean lines of that buffer, as a DRAM-bound kernel ahead of the timed one would. last_exit (nullable):
+/// where the kernel leaves the %globaltimer of its last block's exit (atomicMax). prefer_l1: the kernel asks
+/// for the smallest shared-memory carveout (most L1) and 16 KB of shared memory per block, as a library's
+/// block reduction runs, instead of no preference and 2 KB.
+void read_through_l2(cudaStream_t stream, const void* buffer, size_t bytes, unsigned long long* last_exit,
+                     bool prefer_l1);
+
+/// Queues a kernel whose every block runs 8192 distinct instructions once (128 KB of code), one block per
+/// SM or more: it leaves the SMs' instruction caches holding its code, not the next kernel's, as a large
+/// library kernel ahead of the timed one would.
+void sweep_instruction_caches(cudaStream_t stream);
 
 /// Queues a one-block kernel that returns at once.
 void launch_empty_kernel(cudaStream_t stream);
