@@ -352,14 +352,18 @@ __device__ __forceinline__ void warpgroup_barrier(int wg) {
   }
 }
 
-/// TMA-store epilogue of one consumer warpgroup (bf16/f16 D): waits until its previous tile's stores have
-/// read the staging area, writes bias + accumulators there, and lets one thread issue the TMA stores, which
-/// clip rows past M and columns past N and complete in the background.
+/// TMA-store epilogue of one consumer warpgroup (bf16/f16 D) for a bias of type kBias (none: no loads):
+/// waits until its previous tile's stores have read the staging area, writes bias + accumulators there, and
+/// lets one thread issue the TMA stores, which clip rows past M and columns past N and complete in the
+/// background. Straight-line code, one instantiation per bias type: it runs once per tile, in decode-sized
+/// launches from cold instruction caches, where each forward branch over code not taken costs a fetch from
+/// L2 or DRAM (a bias test per column group made this epilogue 3.3 us slower cold than warm; BENCHMARKS.md
+/// Hopper v13).
 ///
 /// Staging layout: per wave and column chunk, 64 rows x kChunkBytes, with the tensor map's swizzle (the
 /// 16-byte unit index XORed with address bits 7..9, masked to the swizzle width). This thread's rows r0 and
 /// r0 + 8 share those bits, so its XOR value is one per thread; a warp's 4-byte stores hit 32 banks.
-template <class Shape, OutKind kOut>
+template <class Shape, OutKind kOut, BiasKind kBias>
 __device__ void store_tile_tma(const KernelParams& p, const CUtensorMap* map_d,
                                const float (&acc)[Shape::kWaves][Shape::kColGroups * 4], uint8_t* staging,
                                int32_t row0, int32_t col0, int wg) {
@@ -372,16 +376,20 @@ __device__ void store_tile_tma(const KernelParams& p, const CUtensorMap* map_d,
   const uint32_t thread_base =
       ptx::opaque(ptx::smem_addr(staging) + static_cast<uint32_t>(r0 * Shape::kChunkBytes + (lane % 4) * 4));
   const uint32_t xor_units = ptx::opaque((static_cast<uint32_t>(r0 * Shape::kChunkBytes) >> 7) & kSwizzleMask);
+  // Every bias load is issued before the wait (columns past N read as 0; the TMA store clips them).
+  float bias[kBias == BiasKind::none ? 1 : Shape::kColGroups][2] = {};
+  if constexpr (kBias != BiasKind::none) {
+#pragma unroll
+    for (int j = 0; j < Shape::kColGroups; ++j) {
+      const int32_t col = col0 + j * 8 + (lane % 4) * 2;
+      bias[j][0] = col < p.n ? load_bias_as<kBias>(p, col) : 0.0f;
+      bias[j][1] = col + 1 < p.n ? load_bias_as<kBias>(p, col + 1) : 0.0f;
+    }
+  }
   if (t == 0) ptx::bulk_wait_read();
   warpgroup_barrier(wg);
 #pragma unroll
   for (int j = 0; j < Shape::kColGroups; ++j) {
-    const int col = j * 8 + (lane % 4) * 2;
-    float bias0 = 0.0f, bias1 = 0.0f;
-    if (p.bias_kind != BiasKind::none) {
-      if (col0 + col < p.n) bias0 = load_bias(p, col0 + col);
-      if (col0 + col + 1 < p.n) bias1 = load_bias(p, col0 + col + 1);
-    }
     const int chunk = (j * 8) / Shape::kChunkCols;
     const uint32_t unit = static_cast<uint32_t>(((j * 8) % Shape::kChunkCols) * 2 / 16);
 #pragma unroll
@@ -391,7 +399,12 @@ __device__ void store_tile_tma(const KernelParams& p, const CUtensorMap* map_d,
         const uint32_t address = thread_base + static_cast<uint32_t>((w * Shape::kChunks + chunk) * kSubtileBytes +
                                                                      h * 8 * Shape::kChunkBytes) +
                                  ((unit ^ xor_units) << 4);
-        ptx::st_shared_b32(address, pack_pair<kOut>(acc[w][j * 4 + h * 2] + bias0, acc[w][j * 4 + h * 2 + 1] + bias1));
+        float v0 = acc[w][j * 4 + h * 2], v1 = acc[w][j * 4 + h * 2 + 1];
+        if constexpr (kBias != BiasKind::none) {
+          v0 += bias[j][0];
+          v1 += bias[j][1];
+        }
+        ptx::st_shared_b32(address, pack_pair<kOut>(v0, v1));
       }
     }
   }
@@ -407,6 +420,19 @@ __device__ void store_tile_tma(const KernelParams& p, const CUtensorMap* map_d,
       }
     }
     ptx::bulk_commit();
+  }
+}
+
+/// store_tile_tma for the launch's bias type.
+template <class Shape, OutKind kOut>
+__device__ __forceinline__ void store_tile_tma(const KernelParams& p, const CUtensorMap* map_d,
+                                               const float (&acc)[Shape::kWaves][Shape::kColGroups * 4],
+                                               uint8_t* staging, int32_t row0, int32_t col0, int wg) {
+  switch (p.bias_kind) {
+    case BiasKind::none: store_tile_tma<Shape, kOut, BiasKind::none>(p, map_d, acc, staging, row0, col0, wg); return;
+    case BiasKind::f32: store_tile_tma<Shape, kOut, BiasKind::f32>(p, map_d, acc, staging, row0, col0, wg); return;
+    case BiasKind::bf16: store_tile_tma<Shape, kOut, BiasKind::bf16>(p, map_d, acc, staging, row0, col0, wg); return;
+    case BiasKind::f16: store_tile_tma<Shape, kOut, BiasKind::f16>(p, map_d, acc, staging, row0, col0, wg); return;
   }
 }
 
