@@ -19,16 +19,17 @@
 // with --flush-read, each traced launch follows a kernel that reads 4x the L2 (as a DRAM-bound kernel ahead
 // would leave L2: none of this kernel's code, operands or parameters in it; outside the event pair), and the
 // trace adds how long after that kernel's last block our first CTA starts; --flush-read-l1: the same kernel
-// asking for the smallest shared-memory carveout (the SMs must be reconfigured for ours after it);
-// --flush-read-code: the read, then a kernel running 128 KB of straight-line code on every SM (instruction
-// caches holding another kernel's code, as after a large library kernel).
+// with 16 KB of shared memory asking for the smallest carveout (whether a carveout change costs our launch:
+// it did not, BENCHMARKS.md Hopper v13); --flush-read-code: the read, then a kernel running 128 KB of
+// straight-line code on every SM (instruction caches holding another kernel's code, as in a model).
 //
 // --chain M N K times every plan of one case chained, with Overlap::setup and Overlap::weights.
 // --m LIST (comma-separated) runs the six (N, K) pairs at those M values instead of 64, 128 and 4096 (a sweep
 // of the decode-sized cases alone, or of the M values between them, where the planner has no fitted data).
 //
 //   fp8kit_bench_sm90_gemm [--sweep] [--m LIST] [--iters N] [--csv FILE] [--profile M N K PLAN]
-//                          [--stages M N K PLAN] [--trace M N K PLAN [--bias] [--flush-read|--flush-read-l1|--flush-read-code]] [--chain M N K]
+//                          [--stages M N K PLAN] [--trace M N K PLAN [--bias] [--flush-read|--flush-read-l1|
+//                          --flush-read-code]] [--chain M N K]
 #include <cublasLt.h>
 #include <cuda_runtime.h>
 
@@ -487,14 +488,17 @@ int chain_scan(int64_t m, int64_t n, int64_t k, size_t l2, Timer& timer, cudaStr
   return 0;
 }
 
+/// What --trace runs before each traced launch, outside its events (see the options at the top).
+enum class TraceFlush { none, read, read_prefer_l1, read_then_code };
+
 /// --trace: runs the first plan of one case whose description starts with `wanted` recording per-CTA
 /// %globaltimer stamps (KernelParams::trace), and prints where a launch's time goes: each stamp's median and
 /// maximum over the CTAs, in microseconds after the first CTA started, the median over launches; beside it
 /// the CUDA-event time of the same launches. Then the same for the same launch with no tiles: what a
-/// launch of this kernel and grid costs before any work. flush: each launch after a 4x-L2 read (1: no carveout
-/// preference, 2: the smallest shared-memory carveout, 3: no preference, then 128 KB of code on every SM).
-int trace(int64_t m, int64_t n, int64_t k, const std::string& wanted, bool bias, int flush_read, size_t l2,
+/// launch of this kernel and grid costs before any work. `flush`: what runs before each launch (TraceFlush).
+int trace(int64_t m, int64_t n, int64_t k, const std::string& wanted, bool bias, TraceFlush flush_kind, size_t l2,
           Timer& timer, cudaStream_t stream) {
+  const bool flush_read = flush_kind != TraceFlush::none;
   Buffer flush(flush_read ? 4 * l2 : 0);
   if (flush_read) FP8KIT_CUDA_CHECK(cudaMemset(flush.ptr, 0, flush.bytes));
   const auto sets = make_sets(m, n, k, l2, 13);
@@ -527,9 +531,9 @@ int trace(int64_t m, int64_t n, int64_t k, const std::string& wanted, bool bias,
         kLaunches, count,
         [&](int i) {
           if (flush_read) {
-            bench::read_through_l2(stream, flush.ptr, flush.bytes, i >= count ? exits + (i - count) % kLaunches : nullptr,
-                                   flush_read == 2);
-            if (flush_read == 3) bench::sweep_instruction_caches(stream);
+            unsigned long long* exit_slot = i >= count ? exits + (i - count) % kLaunches : nullptr;
+            bench::read_through_l2(stream, flush.ptr, flush.bytes, exit_slot, flush_kind == TraceFlush::read_prefer_l1);
+            if (flush_kind == TraceFlush::read_then_code) bench::sweep_instruction_caches(stream);
           }
         });
     std::vector<uint64_t> host(slots * kLaunches), flush_exit(kLaunches);
@@ -568,17 +572,17 @@ int trace(int64_t m, int64_t n, int64_t k, const std::string& wanted, bool bias,
                 "max over CTAs, us after the first entry:",
                 static_cast<long long>(m), static_cast<long long>(n), static_cast<long long>(k),
                 cuda::sm90::describe(plan).c_str(), bias ? " bias=bf16" : "", tiles == 0 ? " with no tiles" : "",
-                flush_read == 1   ? " after a 4x-L2 read"
-                : flush_read == 2 ? " after a 4x-L2 read preferring L1"
-                : flush_read == 3 ? " after a 4x-L2 read and 128 KB of code on every SM"
-                                  : "",
+                flush_kind == TraceFlush::read             ? " after a 4x-L2 read"
+                : flush_kind == TraceFlush::read_prefer_l1 ? " after a 4x-L2 read preferring L1"
+                : flush_kind == TraceFlush::read_then_code ? " after a 4x-L2 read and 128 KB of code on every SM"
+                                                           : "",
                 event_us, median(span));
     for (int s = 0; s < kTimes; ++s) {
       if (!med[s].empty()) std::printf(" %s %.2f / %.2f;", kNames[s], median(med[s]), median(max[s]));
     }
     if (!after_flush.empty()) {
       std::printf(" first entry %.2f us after the read's last block%s", median(after_flush),
-                  flush_read == 3 ? " (the code kernel between)" : "");
+                  flush_kind == TraceFlush::read_then_code ? " (the code kernel between)" : "");
     }
     std::printf(" timer step >= %llu ns\n", static_cast<unsigned long long>(step));
   }
@@ -589,7 +593,7 @@ int trace(int64_t m, int64_t n, int64_t k, const std::string& wanted, bool bias,
 
 int main(int argc, char** argv) {
   bool sweep = false, bias = false;
-  int flush_read = 0;
+  TraceFlush flush_kind = TraceFlush::none;
   int iters = 30;
   std::string csv_path, profile_plan, stages_plan, trace_plan;
   std::vector<int64_t> ms = {64, 128, 4096};
@@ -602,7 +606,9 @@ int main(int argc, char** argv) {
     } else if (arg == "--bias") {
       bias = true;
     } else if (arg == "--flush-read" || arg == "--flush-read-l1" || arg == "--flush-read-code") {
-      flush_read = arg == "--flush-read" ? 1 : arg == "--flush-read-l1" ? 2 : 3;
+      flush_kind = arg == "--flush-read"      ? TraceFlush::read
+                   : arg == "--flush-read-l1" ? TraceFlush::read_prefer_l1
+                                              : TraceFlush::read_then_code;
     } else if (arg == "--m" && i + 1 < argc) {
       ms.clear();
       std::string list = argv[++i];
@@ -669,7 +675,7 @@ int main(int argc, char** argv) {
       return profile(profile_shape[0], profile_shape[1], profile_shape[2], profile_plan, lt, workspace, stream);
     }
     if (!trace_plan.empty()) {
-      return trace(profile_shape[0], profile_shape[1], profile_shape[2], trace_plan, bias, flush_read, l2, timer,
+      return trace(profile_shape[0], profile_shape[1], profile_shape[2], trace_plan, bias, flush_kind, l2, timer,
                    stream);
     }
     if (chain_case) return chain_scan(profile_shape[0], profile_shape[1], profile_shape[2], l2, timer, stream);

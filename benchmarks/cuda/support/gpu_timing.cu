@@ -39,8 +39,10 @@ __global__ void read_all(const float4* data, size_t count, unsigned long long* l
 __global__ void long_code(float seed, float* sink) {
   float v = seed + threadIdx.x;
 #pragma unroll
-  for (int i = 0; i < 8192; ++i) v = fmaf(v, 1.0f + static_cast<float>(i) * 1e-7f, static_cast<float>(i & 255) * 1e-3f);
-  if (v == 0.0f) *sink = v;  // practically never; keeps the chain
+  for (int i = 0; i < 8192; ++i) {
+    v = fmaf(v, 1.0f + static_cast<float>(i) * 1e-7f, static_cast<float>(i & 255) * 1e-3f);
+  }
+  if (v == 0.0f && sink != nullptr) *sink = v;  // v only grows from 1; keeps the chain
 }
 
 __global__ void empty() {}
@@ -59,7 +61,8 @@ void read_through_l2(cudaStream_t stream, const void* buffer, size_t bytes, unsi
   FP8KIT_CUDA_CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device));
   FP8KIT_CUDA_CHECK(cudaFuncSetAttribute(read_all, cudaFuncAttributePreferredSharedMemoryCarveout,
                                          prefer_l1 ? 0 : -1));
-  read_all<<<4 * sms, 512, prefer_l1 ? 16384 : 2048, stream>>>(static_cast<const float4*>(buffer), bytes / 16, last_exit);
+  const size_t shared_bytes = prefer_l1 ? 16384 : 2048;
+  read_all<<<4 * sms, 512, shared_bytes, stream>>>(static_cast<const float4*>(buffer), bytes / 16, last_exit);
   FP8KIT_CUDA_CHECK_LAUNCH("read_through_l2");
 }
 
