@@ -47,6 +47,14 @@ __global__ void long_code(float seed, float* sink) {
 
 __global__ void empty() {}
 
+/// The current device's SM count (the flush kernels launch a few blocks per SM).
+int multiprocessors() {
+  int device = 0, sms = 0;
+  FP8KIT_CUDA_CHECK(cudaGetDevice(&device));
+  FP8KIT_CUDA_CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device));
+  return sms;
+}
+
 }  // namespace
 
 void hold_stream(cudaStream_t stream, uint64_t microseconds) {
@@ -56,21 +64,15 @@ void hold_stream(cudaStream_t stream, uint64_t microseconds) {
 
 void read_through_l2(cudaStream_t stream, const void* buffer, size_t bytes, unsigned long long* last_exit,
                      bool prefer_l1) {
-  int device = 0, sms = 0;
-  FP8KIT_CUDA_CHECK(cudaGetDevice(&device));
-  FP8KIT_CUDA_CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device));
   FP8KIT_CUDA_CHECK(cudaFuncSetAttribute(read_all, cudaFuncAttributePreferredSharedMemoryCarveout,
                                          prefer_l1 ? 0 : -1));
   const size_t shared_bytes = prefer_l1 ? 16384 : 2048;
-  read_all<<<4 * sms, 512, shared_bytes, stream>>>(static_cast<const float4*>(buffer), bytes / 16, last_exit);
+  read_all<<<4 * multiprocessors(), 512, shared_bytes, stream>>>(static_cast<const float4*>(buffer), bytes / 16, last_exit);
   FP8KIT_CUDA_CHECK_LAUNCH("read_through_l2");
 }
 
 void sweep_instruction_caches(cudaStream_t stream) {
-  int device = 0, sms = 0;
-  FP8KIT_CUDA_CHECK(cudaGetDevice(&device));
-  FP8KIT_CUDA_CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device));
-  long_code<<<2 * sms, 32, 0, stream>>>(1.0f, nullptr);
+  long_code<<<2 * multiprocessors(), 32, 0, stream>>>(1.0f, nullptr);
   FP8KIT_CUDA_CHECK_LAUNCH("sweep_instruction_caches");
 }
 
