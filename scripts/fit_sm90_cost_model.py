@@ -39,7 +39,7 @@ PLAN_SOURCE = pathlib.Path(__file__).resolve().parent.parent / "src/cuda/sm90/sm
 FITTED = ["kMacPerClock2Wg", "kMacPerClock1Wg", "kL2BytesPerClock", "kStagingBytesPerClock", "kStoreBoxCycles",
           "kStoreBytesPerClock", "kTileOverheadCycles", "kSplitOverheadCycles", "kDsmemBytesPerClock",
           "kPipelineFillCycles", "kDramEfficiency", "kStreamBytesPerClock", "kLoadExposedFraction",
-          "kMulticastTileCycles"]
+          "kMulticastTileCycles", "kKBlockCycles"]
 
 
 def cpp_constants():
@@ -98,7 +98,8 @@ def predict_us(plan, c, dev):
         epilogue = bm * bn * 2.0 / c["kStagingBytesPerClock"] + plan.store_boxes * c["kStoreBoxCycles"]
     else:
         epilogue = bm * bn * out_size / plan.split / c["kStoreBytesPerClock"]
-    per_tile = (k_blocks_per_cta * (max(mma, load) + c["kLoadExposedFraction"] * min(mma, load)) + c["kTileOverheadCycles"]
+    per_tile = (k_blocks_per_cta * (max(mma, load) + c["kLoadExposedFraction"] * min(mma, load) + c["kKBlockCycles"])
+                + c["kTileOverheadCycles"]
                 + epilogue + (c["kMulticastTileCycles"] if plan.multicast else 0.0))
     if plan.split > 1:
         per_tile += c["kSplitOverheadCycles"] + bm * bn * 4.0 * (plan.split - 1) / plan.split / c["kDsmemBytesPerClock"]

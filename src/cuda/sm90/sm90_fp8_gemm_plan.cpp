@@ -2,17 +2,18 @@
 // kernel on the current device, and launches a plan.
 //
 // Cost model (cycles of one SM at the sustained clock, then microseconds), fitted by scripts/fit_sm90_cost_model.py
-// to an interleaved sweep of every plan on the six DeepSeek-V3 (N, K) pairs at M = 64, 128, 256, 512, 1024, 2048 and
-// 4096 on an H200 (benchmarks/results/sm90_sweep_h200_2026-11-28.csv; BENCHMARKS.md, Hopper v10). Fitted with each M
-// left out in turn, the plans chosen for the left-out M ran at 0.987 of the best plans' speed in geometric mean (the
-// constants fitted to the 18 cases of M = 64, 128 and 4096 alone, Hopper v6-v9: 0.975; 0.94-0.95 at M = 256 and 512,
-// which no earlier sweep had). Each CTA streams ceil(K/128 / split) K blocks per tile; a K block costs the larger of
-// its tensor-core time (BLOCK_M x BLOCK_N x 128 MACs at the MAC rate fitted for one or two consumer warpgroups,
-// promotion included) and its L2->SM load time (A and B tile bytes, B halved by multicast), plus a fraction of the
-// smaller. Persistent clusters take tiles round-robin: the slowest runs ceil(tiles / clusters) tiles, each with a
-// fixed overhead, an epilogue (TMA-staged, or direct stores), with multicast a pairing cost and, with split K, a
-// cluster reduction; plus the pipeline fill once. The time is bounded below by the DRAM time of reading A and B and
-// writing D once, and by the rate at which the CTAs that hold tiles can stream A and B from DRAM.
+// to a sweep of every plan on the six DeepSeek-V3 (N, K) pairs at M = 64, 128, 256, 512, 1024, 2048 and 4096 on an
+// H200 (benchmarks/results/sm90_sweep_h200_2026-11-29b.csv, the first with the 64x64 tile; BENCHMARKS.md, Hopper
+// v14): the plans it chooses run at 0.996 of the best plans' speed in geometric mean (0.995 on the sweep of the
+// kernel before, sm90_sweep_h200_2026-11-29.csv); fitted with each M left out in turn, 0.989 on the left-out M.
+// Each CTA streams ceil(K/128 / split) K blocks per tile; a K block costs the larger of its tensor-core time
+// (BLOCK_M x BLOCK_N x 128 MACs at the MAC rate fitted for one or two consumer warpgroups, promotion included)
+// and its L2->SM load time (A and B tile bytes, B halved by multicast), plus a fraction of the smaller, plus a
+// fixed cost. Persistent clusters take tiles round-robin: the slowest runs ceil(tiles / clusters) tiles, each
+// with a fixed overhead, an epilogue (TMA-staged, or direct stores), with multicast a pairing cost and, with
+// split K, a cluster reduction; plus the pipeline fill once. The time is bounded below by the DRAM time of
+// reading A and B and writing D once, and by the rate at which the CTAs that hold tiles can stream A and B
+// from DRAM.
 #include "cuda/sm90/sm90_fp8_gemm_plan.h"
 
 #include <cuda_runtime.h>
@@ -34,21 +35,22 @@ namespace fp8kit::cuda::sm90 {
 namespace {
 
 // Model constants (per SM unless stated).
-constexpr double kMacPerClock2Wg = 3857.0;        // two consumer warpgroups (of 4096 peak)
-constexpr double kMacPerClock1Wg = 2370.0;        // one consumer warpgroup
-constexpr double kL2BytesPerClock = 60.27;        // TMA loads of A and B tiles
-constexpr double kStagingBytesPerClock = 166.1;   // epilogue writes to the TMA staging tile
-constexpr double kStoreBoxCycles = 220.4;         // each TMA store box of that epilogue
-constexpr double kStoreBytesPerClock = 5.238;     // epilogue stores straight from registers
-constexpr double kTileOverheadCycles = 3576.0;
-constexpr double kSplitOverheadCycles = 347.9;    // two cluster barriers per tile
-constexpr double kDsmemBytesPerClock = 6.287;     // split-K partial sums read across the cluster
-constexpr double kPipelineFillCycles = 1731.0;    // first K block of a CTA: launch, DRAM latency
-constexpr double kLoadExposedFraction = 0.2034;   // of the shorter of a K block's MMA and load times (below)
-constexpr double kMulticastTileCycles = 838.0;    // per tile of a multicast pair (cross-CTA stage releases)
-constexpr double kDramEfficiency = 1.0;           // of the interface rate 2 x memory clock x bus width (the
+constexpr double kMacPerClock2Wg = 4546.0;        // two consumer warpgroups (of 4096 peak)
+constexpr double kMacPerClock1Wg = 3131.0;        // one consumer warpgroup
+constexpr double kL2BytesPerClock = 87.03;        // TMA loads of A and B tiles
+constexpr double kStagingBytesPerClock = 188.9;   // epilogue writes to the TMA staging tile
+constexpr double kStoreBoxCycles = 144.3;         // each TMA store box of that epilogue
+constexpr double kStoreBytesPerClock = 5.451;     // epilogue stores straight from registers
+constexpr double kTileOverheadCycles = 1005.0;
+constexpr double kSplitOverheadCycles = 254.9;    // two cluster barriers per tile
+constexpr double kDsmemBytesPerClock = 6.755;     // split-K partial sums read across the cluster
+constexpr double kPipelineFillCycles = 4066.0;    // first K block of a CTA: launch, DRAM latency
+constexpr double kLoadExposedFraction = 0.1063;   // of the shorter of a K block's MMA and load times (below)
+constexpr double kKBlockCycles = 240.1;           // per K block, whatever the tile's size (below)
+constexpr double kMulticastTileCycles = 1114.0;   // per tile of a multicast pair (cross-CTA stage releases)
+constexpr double kDramEfficiency = 0.9059;        // of the interface rate 2 x memory clock x bus width (the
                                                   // fit's bound: the per-CTA stream rate below binds first)
-constexpr double kStreamBytesPerClock = 24.35;    // A and B bytes one CTA streams from DRAM
+constexpr double kStreamBytesPerClock = 25.53;    // A and B bytes one CTA streams from DRAM
 constexpr double kSustainedClockFraction = 0.885; // of the peak SM clock, under FP8 load
 constexpr double kLaunchMicroseconds = 2.0;
 constexpr int kMaxStages = 16;
@@ -133,12 +135,16 @@ double predict_us(const core::GemmProblem& p, const LaunchPlan& plan, const Devi
   const double store_boxes = (bm / 64.0) * (bn / t.store_chunk_cols);
   const double epilogue = plan.tma_store ? bm * bn * 2.0 / kStagingBytesPerClock + store_boxes * kStoreBoxCycles
                                          : bm * bn * out_size(p) / plan.split_k / kStoreBytesPerClock;
-  // A K block costs the longer of its MMA and load times plus a fraction of the shorter: the two overlap, but
-  // not fully (Hopper v9: multicast, which halves B's load, ran 0.3-5% faster at M = 4096 with K >= 7168 in
-  // all ten stored sweeps although the tensor core bounds those K blocks); a multicast tile also pays
-  // kMulticastTileCycles, which is what made it up to 4% slower with K <= 2048.
-  double per_tile = k_blocks_per_cta * (std::max(mma, load) + kLoadExposedFraction * std::min(mma, load)) +
-                    kTileOverheadCycles + epilogue + (plan.multicast ? kMulticastTileCycles : 0.0);
+  // A K block costs the longer of its MMA and load times plus a fraction of the shorter, plus kKBlockCycles.
+  // The two times overlap, but not fully (Hopper v9: multicast, which halves B's load, ran 0.3-5% faster at
+  // M = 4096 with K >= 7168 in all ten stored sweeps although the tensor core bounds those K blocks).
+  // kKBlockCycles is what every K block costs whatever the tile's width (the consumers' wait, promotion and
+  // release): without it the model put the 64x64 tile, half the work per K block of 64x128, 20-30% under its
+  // measured time wherever it ran many K blocks, and chose it at M = 128 and 256 where it lost 12-20%
+  // (Hopper v14). A multicast tile also pays kMulticastTileCycles, which made it up to 4% slower with K <= 2048.
+  const double k_block = std::max(mma, load) + kLoadExposedFraction * std::min(mma, load) + kKBlockCycles;
+  double per_tile = k_blocks_per_cta * k_block + kTileOverheadCycles + epilogue +
+                    (plan.multicast ? kMulticastTileCycles : 0.0);
   if (plan.split_k > 1) {
     per_tile += kSplitOverheadCycles + bm * bn * 4.0 * (plan.split_k - 1) / plan.split_k / kDsmemBytesPerClock;
   }

@@ -42,6 +42,7 @@ inline size_t smem_bytes_for(const TileConfig& t, int stages, bool tma_store, in
          static_cast<size_t>(stages) * static_cast<size_t>(t.stage_bytes) + receive;
 }
 
+TileConfig tile_config_64x64();
 TileConfig tile_config_64x128();
 TileConfig tile_config_64x192();
 TileConfig tile_config_128x128();
