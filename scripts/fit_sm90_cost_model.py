@@ -12,7 +12,7 @@ current constants (a constant the data does not pin would otherwise run off). A 
 ranked worse: it was free to under-predict the slow plans it did not fit. It prints, for the old and the new
 constants, how fast the plan each would choose ran against the best plan of each case.
 
-    python3 scripts/fit_sm90_cost_model.py SWEEP.csv [--clock-mhz 1980 --mem-mhz 3201 --bus-bits 6016]
+    python3 scripts/fit_sm90_cost_model.py SWEEP.csv [SWEEP.csv ...] [--clock-mhz 1980 --mem-mhz 3201 --bus-bits 6016]
                                                      [--only kName,...] [--other-model]
 
 --only kName,kName refits those constants and keeps the others (Hopper v8: the split-K pair alone, after the
@@ -112,14 +112,17 @@ def predict_us(plan, c, dev):
     return max(sm_s, dram_s, stream_s) * 1e6 + LAUNCH_US
 
 
-def load(path):
+def load(paths):
+    """The sm90 plans of each case, a case being one (M, N, K) of one sweep: sweeps of different runs (or
+    kernels) are not mixed, each case's best plan is the best of its own sweep."""
     cases = defaultdict(list)
-    with open(path) as f:
-        for row in csv.DictReader(f):
-            if row["backend"] != "sm90":
-                continue
-            plan = Plan(row)
-            cases[(plan.m, plan.n, plan.k)].append(plan)
+    for path in paths:
+        with open(path) as f:
+            for row in csv.DictReader(f):
+                if row["backend"] != "sm90":
+                    continue
+                plan = Plan(row)
+                cases[(path, plan.m, plan.n, plan.k)].append(plan)
     return cases
 
 
@@ -172,7 +175,7 @@ def nelder_mead(f, x0, step=0.15, iters=4000, tol=1e-9):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("sweep")
+    ap.add_argument("sweeps", nargs="+", help="one or more sweep CSVs, fitted together")
     ap.add_argument("--clock-mhz", type=float, default=1980.0)
     ap.add_argument("--mem-mhz", type=float, default=3201.0)
     ap.add_argument("--bus-bits", type=int, default=6016)
@@ -183,9 +186,9 @@ def main():
     args = ap.parse_args()
     dev = {"clock_hz": SUSTAINED_CLOCK_FRACTION * args.clock_mhz * 1e6,
            "dram_interface": 2.0 * args.mem_mhz * 1e6 * args.bus_bits / 8.0}
-    cases = load(args.sweep)
+    cases = load(args.sweeps)
     if not cases:
-        sys.exit(f"{args.sweep}: no sm90 rows")
+        sys.exit(f"{', '.join(args.sweeps)}: no sm90 rows")
 
     # The mirror must reproduce the C++ predictions made with the same constants.
     worst = max(abs(predict_us(p, CONSTANTS, dev) / p.predicted - 1.0) for ps in cases.values() for p in ps)
@@ -227,9 +230,9 @@ def main():
     for label, c in (("current constants", CONSTANTS), ("fitted constants", {**CONSTANTS, **fitted})):
         geo, worst_ratio, rows = score(cases, c, dev)
         print(f"{label}: chosen plans run at {geo:.3f} of the best plans' speed (geomean), worst {worst_ratio:.3f}")
-        for (m, n, k), chosen, best, ratio in rows:
+        for (path, m, n, k), chosen, best, ratio in rows:
             if ratio < 0.97:
-                print(f"    M={m} N={n} K={k}: {chosen.text} {chosen.us:.1f} us, best {best.text} {best.us:.1f} us")
+                print(f"    {pathlib.Path(path).name} M={m} N={n} K={k}: {chosen.text} {chosen.us:.1f} us, best {best.text} {best.us:.1f} us")
 
 
 if __name__ == "__main__":

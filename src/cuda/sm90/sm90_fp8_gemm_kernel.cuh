@@ -148,15 +148,46 @@ __device__ __forceinline__ float load_bias_as(const KernelParams& p, int32_t col
   return 0.0f;
 }
 
-__device__ __forceinline__ float load_bias(const KernelParams& p, int32_t col) {
-  switch (p.bias_kind) {
-    case BiasKind::f32: return load_bias_as<BiasKind::f32>(p, col);
-    case BiasKind::bf16: return load_bias_as<BiasKind::bf16>(p, col);
-    case BiasKind::f16: return load_bias_as<BiasKind::f16>(p, col);
-    case BiasKind::none: break;
+/// Calls f(std::integral_constant<BiasKind, kind>{}) for the launch's bias type: the epilogues are compiled
+/// once per bias type, and the type is chosen once per tile rather than tested per column group.
+template <class F>
+__device__ __forceinline__ void with_bias_kind(BiasKind kind, F&& f) {
+  switch (kind) {
+    case BiasKind::none: f(std::integral_constant<BiasKind, BiasKind::none>{}); return;
+    case BiasKind::f32: f(std::integral_constant<BiasKind, BiasKind::f32>{}); return;
+    case BiasKind::bf16: f(std::integral_constant<BiasKind, BiasKind::bf16>{}); return;
+    case BiasKind::f16: f(std::integral_constant<BiasKind, BiasKind::f16>{}); return;
   }
-  return 0.0f;
 }
+
+/// This thread's bias pairs (col0 + 8j, col0 + 8j + 1) of each column group j, 0 past N (none: nothing
+/// loaded). col0 is even and each pair wholly inside D or wholly outside (N even, as the TMA store's N % 8 == 0
+/// and the pair stores' condition ensure, or the warpgroup's columns inside N). The epilogues load them all
+/// before their first store or staging wait: interleaved with the stores, each load waited out its memory
+/// latency behind the stores before it (which may alias the bias as far as the compiler knows).
+template <class Shape, BiasKind kBias>
+struct BiasPairs {
+  float v[kBias == BiasKind::none ? 1 : Shape::kColGroups][2] = {};
+
+  __device__ __forceinline__ BiasPairs(const KernelParams& p, int32_t col0) {
+    if constexpr (kBias != BiasKind::none) {
+#pragma unroll
+      for (int j = 0; j < Shape::kColGroups; ++j) {
+        const int32_t col = col0 + j * 8;
+        if (col >= p.n) continue;
+        v[j][0] = load_bias_as<kBias>(p, col);
+        v[j][1] = load_bias_as<kBias>(p, col + 1);
+      }
+    }
+  }
+  /// Adds group j's pair to (v0, v1).
+  __device__ __forceinline__ void add(int j, float& v0, float& v1) const {
+    if constexpr (kBias != BiasKind::none) {
+      v0 += v[j][0];
+      v1 += v[j][1];
+    }
+  }
+};
 
 /// acc += scale(row, col) * scratch over one warpgroup fragment, where column groups j < kSplit use the
 /// first B scale and the others the second. kSplit is a compile-time constant so that only four scale
@@ -265,17 +296,7 @@ __device__ __forceinline__ void store_pairs(const KernelParams& p, const float (
       rows[w][h] = reinterpret_cast<Pair*>(static_cast<char*>(p.d) + (row * p.ldd + col0) * (kOut == OutKind::f32 ? 4 : 2));
     }
   }
-  // Every bias load is issued before the first store: interleaved, each waited out its memory latency
-  // behind the stores before it (which may alias the bias as far as the compiler knows).
-  float bias[kBias == BiasKind::none ? 1 : Shape::kColGroups][2] = {};
-  if constexpr (kBias != BiasKind::none) {
-#pragma unroll
-    for (int j = 0; j < Shape::kColGroups; ++j) {
-      if (col0 + j * 8 >= p.n) continue;
-      bias[j][0] = load_bias_as<kBias>(p, col0 + j * 8);
-      bias[j][1] = load_bias_as<kBias>(p, col0 + j * 8 + 1);
-    }
-  }
+  const BiasPairs<Shape, kBias> bias(p, col0);
 #pragma unroll
   for (int j = 0; j < Shape::kColGroups; ++j) {
     if (col0 + j * 8 >= p.n) continue;
@@ -285,10 +306,7 @@ __device__ __forceinline__ void store_pairs(const KernelParams& p, const float (
       for (int h = 0; h < 2; ++h) {
         if (!inside[w][h]) continue;
         float v0 = acc[w][j * 4 + h * 2], v1 = acc[w][j * 4 + h * 2 + 1];
-        if constexpr (kBias != BiasKind::none) {
-          v0 += bias[j][0];
-          v1 += bias[j][1];
-        }
+        bias.add(j, v0, v1);
         if constexpr (kOut == OutKind::f32) {
           rows[w][h][j * 4] = make_float2(v0, v1);
         } else {
@@ -313,22 +331,19 @@ __device__ void store_tile(const KernelParams& p, const float (&acc)[Shape::kWav
   const int lane = threadIdx.x % 32;
   const int32_t col0 = col_base + (lane % 4) * 2;
   if (p.pair_stores && (p.n % 2 == 0 || col_base + Shape::kWgCols <= p.n)) {
-    switch (p.bias_kind) {
-      case BiasKind::none: store_pairs<Shape, kOut, BiasKind::none>(p, acc, row_base, col0); return;
-      case BiasKind::f32: store_pairs<Shape, kOut, BiasKind::f32>(p, acc, row_base, col0); return;
-      case BiasKind::bf16: store_pairs<Shape, kOut, BiasKind::bf16>(p, acc, row_base, col0); return;
-      case BiasKind::f16: store_pairs<Shape, kOut, BiasKind::f16>(p, acc, row_base, col0); return;
-    }
+    with_bias_kind(p.bias_kind,
+                   [&](auto bias) { store_pairs<Shape, kOut, decltype(bias)::value>(p, acc, row_base, col0); });
+    return;
   }
 #pragma unroll
   for (int j = 0; j < Shape::kColGroups; ++j) {
     const int32_t col = col0 + j * 8;
     if (col >= p.n) continue;
     float bias0 = 0.0f, bias1 = 0.0f;
-    if (p.bias_kind != BiasKind::none) {
-      bias0 = load_bias(p, col);
-      if (col + 1 < p.n) bias1 = load_bias(p, col + 1);
-    }
+    with_bias_kind(p.bias_kind, [&](auto bias) {
+      bias0 = load_bias_as<decltype(bias)::value>(p, col);
+      if (col + 1 < p.n) bias1 = load_bias_as<decltype(bias)::value>(p, col + 1);
+    });
 #pragma unroll
     for (int w = 0; w < Shape::kWaves; ++w) {
 #pragma unroll
@@ -376,16 +391,8 @@ __device__ void store_tile_tma(const KernelParams& p, const CUtensorMap* map_d,
   const uint32_t thread_base =
       ptx::opaque(ptx::smem_addr(staging) + static_cast<uint32_t>(r0 * Shape::kChunkBytes + (lane % 4) * 4));
   const uint32_t xor_units = ptx::opaque((static_cast<uint32_t>(r0 * Shape::kChunkBytes) >> 7) & kSwizzleMask);
-  // Every bias load is issued before the wait (columns past N read as 0; the TMA store clips them).
-  float bias[kBias == BiasKind::none ? 1 : Shape::kColGroups][2] = {};
-  if constexpr (kBias != BiasKind::none) {
-#pragma unroll
-    for (int j = 0; j < Shape::kColGroups; ++j) {
-      const int32_t col = col0 + j * 8 + (lane % 4) * 2;
-      bias[j][0] = col < p.n ? load_bias_as<kBias>(p, col) : 0.0f;
-      bias[j][1] = col + 1 < p.n ? load_bias_as<kBias>(p, col + 1) : 0.0f;
-    }
-  }
+  // (columns past N read as 0; the TMA store clips them)
+  const BiasPairs<Shape, kBias> bias(p, col0 + (lane % 4) * 2);
   if (t == 0) ptx::bulk_wait_read();
   warpgroup_barrier(wg);
 #pragma unroll
@@ -400,10 +407,7 @@ __device__ void store_tile_tma(const KernelParams& p, const CUtensorMap* map_d,
                                                                      h * 8 * Shape::kChunkBytes) +
                                  ((unit ^ xor_units) << 4);
         float v0 = acc[w][j * 4 + h * 2], v1 = acc[w][j * 4 + h * 2 + 1];
-        if constexpr (kBias != BiasKind::none) {
-          v0 += bias[j][0];
-          v1 += bias[j][1];
-        }
+        bias.add(j, v0, v1);
         ptx::st_shared_b32(address, pack_pair<kOut>(v0, v1));
       }
     }
@@ -428,12 +432,9 @@ template <class Shape, OutKind kOut>
 __device__ __forceinline__ void store_tile_tma(const KernelParams& p, const CUtensorMap* map_d,
                                                const float (&acc)[Shape::kWaves][Shape::kColGroups * 4],
                                                uint8_t* staging, int32_t row0, int32_t col0, int wg) {
-  switch (p.bias_kind) {
-    case BiasKind::none: store_tile_tma<Shape, kOut, BiasKind::none>(p, map_d, acc, staging, row0, col0, wg); return;
-    case BiasKind::f32: store_tile_tma<Shape, kOut, BiasKind::f32>(p, map_d, acc, staging, row0, col0, wg); return;
-    case BiasKind::bf16: store_tile_tma<Shape, kOut, BiasKind::bf16>(p, map_d, acc, staging, row0, col0, wg); return;
-    case BiasKind::f16: store_tile_tma<Shape, kOut, BiasKind::f16>(p, map_d, acc, staging, row0, col0, wg); return;
-  }
+  with_bias_kind(p.bias_kind, [&](auto bias) {
+    store_tile_tma<Shape, kOut, decltype(bias)::value>(p, map_d, acc, staging, row0, col0, wg);
+  });
 }
 
 /// The main loop of one consumer warpgroup over the K blocks of a tile.
