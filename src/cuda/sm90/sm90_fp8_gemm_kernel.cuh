@@ -391,7 +391,7 @@ __device__ void store_tile_tma(const KernelParams& p, const CUtensorMap* map_d,
   const uint32_t thread_base =
       ptx::opaque(ptx::smem_addr(staging) + static_cast<uint32_t>(r0 * Shape::kChunkBytes + (lane % 4) * 4));
   const uint32_t xor_units = ptx::opaque((static_cast<uint32_t>(r0 * Shape::kChunkBytes) >> 7) & kSwizzleMask);
-  // (columns past N read as 0; the TMA store clips them)
+  // The bias, loaded before the staging wait (0 past N, whose columns the TMA store clips).
   const BiasPairs<Shape, kBias> bias(p, col0 + (lane % 4) * 2);
   if (t == 0) ptx::bulk_wait_read();
   warpgroup_barrier(wg);

@@ -34,8 +34,10 @@
 namespace fp8kit::cuda::sm90 {
 namespace {
 
-// Model constants (per SM unless stated).
-constexpr double kMacPerClock2Wg = 4546.0;        // two consumer warpgroups (of 4096 peak)
+// Model constants (per SM unless stated). Cycles are of the model's clock, kSustainedClockFraction of the
+// peak: a rate fitted above the hardware's (4096 FP8 MACs per clock) says that the clock held higher than that
+// while the tensor cores bound the time, the fraction being fitted where loads and stores bound it too.
+constexpr double kMacPerClock2Wg = 4546.0;        // two consumer warpgroups
 constexpr double kMacPerClock1Wg = 3131.0;        // one consumer warpgroup
 constexpr double kL2BytesPerClock = 87.03;        // TMA loads of A and B tiles
 constexpr double kStagingBytesPerClock = 188.9;   // epilogue writes to the TMA staging tile
@@ -48,8 +50,7 @@ constexpr double kPipelineFillCycles = 4066.0;    // first K block of a CTA: lau
 constexpr double kLoadExposedFraction = 0.1063;   // of the shorter of a K block's MMA and load times (below)
 constexpr double kKBlockCycles = 240.1;           // per K block, whatever the tile's size (below)
 constexpr double kMulticastTileCycles = 1114.0;   // per tile of a multicast pair (cross-CTA stage releases)
-constexpr double kDramEfficiency = 0.9059;        // of the interface rate 2 x memory clock x bus width (the
-                                                  // fit's bound: the per-CTA stream rate below binds first)
+constexpr double kDramEfficiency = 0.9059;        // of the interface rate 2 x memory clock x bus width
 constexpr double kStreamBytesPerClock = 25.53;    // A and B bytes one CTA streams from DRAM
 constexpr double kSustainedClockFraction = 0.885; // of the peak SM clock, under FP8 load
 constexpr double kLaunchMicroseconds = 2.0;
