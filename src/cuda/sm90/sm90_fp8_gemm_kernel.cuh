@@ -640,6 +640,7 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
   } else {
     __syncthreads();
   }
+  const uint64_t set_up_ns = kTrace ? ptx::global_timer_ns() : 0;
   // Programmatic dependent launch: the set-up above may overlap the previous kernel in the stream; nothing
   // global (A, scales, bias, D; B too unless Overlap::weights) is touched before that kernel has completed.
   // Then the next kernel may start its own set-up on the SMs this grid leaves.
@@ -658,10 +659,15 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
     }
   }
   wait_for_previous_grid();
+  const uint64_t dependency_ns = kTrace ? ptx::global_timer_ns() : 0;
   // The next kernel may start its set-up now; under Overlap::weights only once this CTA's loads are all
   // issued (below), so that its early B loads fill this grid's tail instead of slowing its stream.
   if (p.overlap != Overlap::weights) allow_dependent_launch();
-  if (kTrace) detail::stamp(p, kTraceEntry, entry_ns, threadIdx.x == 0);
+  if (kTrace) {
+    detail::stamp(p, kTraceEntry, entry_ns, threadIdx.x == 0);
+    detail::stamp(p, kTraceSetUp, set_up_ns, threadIdx.x == 0);
+    detail::stamp(p, kTraceDependencyMet, dependency_ns, threadIdx.x == 0);
+  }
 
   if (warp >= kProducerWarp) {
     // ---------------------------------------------------------------- producer warpgroup

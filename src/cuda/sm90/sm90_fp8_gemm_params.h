@@ -68,6 +68,8 @@ struct KernelParams {
 /// Per-CTA slots of KernelParams::trace: %globaltimer nanoseconds at each point, then counts.
 enum TraceSlot : int {
   kTraceEntry = 0,        // thread 0, first instruction
+  kTraceSetUp,            // thread 0, past the barrier set-up and the CTA's (or cluster's) barrier
+  kTraceDependencyMet,    // thread 0, past griddepcontrol.wait (the kernel before has completed)
   kTraceFirstLoad,        // the TMA thread issues its first K block
   kTraceFirstData,        // consumer thread 0 sees its first stage full
   kTraceMainLoopDone,     // consumer thread 0 leaves the K loop of its last tile
