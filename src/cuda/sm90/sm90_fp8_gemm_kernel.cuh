@@ -636,7 +636,7 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
     if (p.a_scales_tma) ptx::tma_prefetch_descriptor(&tma_as);
   }
   if (cluster_size > 1) {
-    ptx::cluster_sync();
+    ptx::cluster_sync_after_barrier_init();
   } else {
     __syncthreads();
   }
