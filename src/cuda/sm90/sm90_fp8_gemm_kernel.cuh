@@ -192,11 +192,13 @@ __device__ __forceinline__ FirstLoads issue_first_loads(const KernelParams& p, c
   if (kTrace) first.issued_ns = ptx::global_timer_ns();
   const bool weights_first = p.overlap == Overlap::weights;
   if (weights_first) {
+#pragma unroll 1
     for (int32_t kb = kr.begin; kb < first.end; ++kb) {
       load_stage<Shape>(p, tma_a, tma_b, tma_as, smem, kb - kr.begin, tx_bytes, m0, src, kb, StageParts::b);
     }
   }
   wait_for_previous_grid();
+#pragma unroll 1
   for (int32_t kb = kr.begin; kb < first.end; ++kb) {
     load_stage<Shape>(p, tma_a, tma_b, tma_as, smem, kb - kr.begin, tx_bytes, m0, src, kb,
                       weights_first ? StageParts::a : StageParts::all);
@@ -705,19 +707,17 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
     ptx::fence_async_shared();  // for this thread's own TMA loads, which complete on these barriers
   }
   ptx::cluster_arrive_relaxed();
+  const uint64_t barriers_ready_ns = kTrace && tma_thread ? ptx::global_timer_ns() : 0;
   // Each stage's `full` barrier expects the A and B tiles and, by TMA, the A scales: one arrive.expect_tx.
   const uint32_t stage_tx_bytes = Shape::kABytes + Shape::kBBytes + (p.a_scales_tma ? kBlockM * 4u : 0u);
   detail::FirstLoads first;  // the TMA thread's: its first tile's K blocks issued at start-up
   const detail::StageSmem stage_smem{smem_a, smem_b, smem_scales, full};
-  if (tma_thread && !p.multicast) {
+  if (p.multicast) ptx::cluster_wait();  // (one call site below: the loads' code exists once)
+  if (tma_thread) {
     first = detail::issue_first_loads<Shape, kTrace>(p, &tma_a, &tma_b, &tma_as, stage_smem, stage_tx_bytes,
                                                      cluster_id, cta_rank);
   }
-  ptx::cluster_wait();
-  if (tma_thread && p.multicast) {
-    first = detail::issue_first_loads<Shape, kTrace>(p, &tma_a, &tma_b, &tma_as, stage_smem, stage_tx_bytes,
-                                                     cluster_id, cta_rank);
-  }
+  if (!p.multicast) ptx::cluster_wait();
   const uint64_t set_up_ns = kTrace ? ptx::global_timer_ns() : 0;
   // Programmatic dependent launch: the set-up above may overlap the previous kernel in the stream; nothing
   // global (A, scales, bias, D; B too unless Overlap::weights) is touched before that kernel has completed
@@ -751,7 +751,11 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
           // The first tile's first K blocks were issued at start-up, into stages 0, 1, ... of the first phase.
           int32_t kb = kr.begin;
           if (tile == cluster_id) {
-            if (kTrace) detail::stamp(p, kTraceFirstLoad, first.issued_ns, true);
+            if (kTrace) {
+              detail::stamp(p, kTraceTmaEntry, entry_ns, true);
+              detail::stamp(p, kTraceBarriersReady, barriers_ready_ns, true);
+              detail::stamp(p, kTraceFirstLoad, first.issued_ns, true);
+            }
             for (; kb < first.end; ++kb) pipe.advance(stages);
           }
           for (; kb < kr.end; ++kb) {
