@@ -173,7 +173,7 @@ struct FirstLoads {
   uint64_t issued_ns = 0;  // kTrace: when the first was issued
 };
 
-/// Start-up, by the TMA thread alone (the barriers initialised, the stages all free; no multicast): issues the first
+/// Start-up, by the TMA thread alone (the barriers initialised, the stages all free): issues the first
 /// `stages` K blocks of this CTA's first tile once the previous grid has completed (griddepcontrol.wait),
 /// under Overlap::weights their B tiles before that wait. The producer loop then starts past them.
 template <class Shape, bool kTrace>
@@ -516,7 +516,9 @@ struct Consumer {
   uint64_t* full;
   uint64_t* empty;
   int stages, lane, wg_m, wg_n, row_in_slice;
-  bool multicast;
+  // Lane 1 of each warp, with multicast: also releases the peer's stage. Opaque (set once, kept in a
+  // register): recomputed from the parameter it cost 3 instructions per K block in the 256x128 loop.
+  bool release_peer;
   uint32_t peer;  // the other CTA of a multicast pair
 
   /// The scales of one K block this thread needs: two A rows per wave, the tile's one or two B blocks.
@@ -562,7 +564,7 @@ struct Consumer {
   __device__ __forceinline__ void release(int stage) const {
     __syncwarp();
     if (lane == 0) ptx::barrier_arrive(&empty[stage]);
-    if (multicast && lane == 1) ptx::barrier_arrive_cluster(&empty[stage], peer);
+    if (release_peer) ptx::barrier_arrive_cluster(&empty[stage], peer);
   }
 
   /// One scratch accumulator: issue, wait, release, promote, per K block and wave.
@@ -684,16 +686,11 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
   constexpr int kScaleWarps = 3;  // producer warps 1-3
 
   const uint64_t entry_ns = kTrace ? ptx::global_timer_ns() : 0;  // stored once global writes are allowed
-  // Start-up. The TMA thread initialises the barriers and, without multicast, issues its first tile's first
-  // `stages` K blocks (they complete on this CTA's own barriers) before it releases the barriers to the other
-  // threads and CTAs and arrives on the start-up barrier: the first loads leave 0.4-0.6 us after the CTA
-  // starts instead of 0.9-1.3 us (Hopper v15). With multicast, whose loads complete on the peer's barriers
-  // too, the producer loop issues them all after the start-up barrier. Every other thread arrives and waits.
+  // Start-up. The TMA thread initialises the barriers and issues its first tile's first `stages` K blocks
+  // before it waits on the start-up barrier (after, with multicast, whose loads complete on the peer's
+  // barriers too): the first loads leave 0.2 us after the CTA starts instead of 0.9-1.2 us (Hopper v15).
+  // Every other thread arrives and waits.
   const bool tma_thread = warp == kProducerWarp && lane == 0;
-  // Each stage's `full` barrier expects the A and B tiles and, by TMA, the A scales: one arrive.expect_tx.
-  const uint32_t stage_tx_bytes = Shape::kABytes + Shape::kBBytes + (p.a_scales_tma ? kBlockM * 4u : 0u);
-  const detail::StageSmem stage_smem{smem_a, smem_b, smem_scales, full};
-  detail::FirstLoads first;  // the TMA thread's: its first tile's K blocks issued at start-up
   if (tma_thread) {
     ptx::tma_prefetch_descriptor(&tma_a);
     ptx::tma_prefetch_descriptor(&tma_b);
@@ -708,16 +705,21 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
       ptx::barrier_init(recv_full, 1);  // this CTA's arrive.expect_tx, then the senders' bytes
       ptx::barrier_init(recv_free, (p.split_k - 1) * Shape::kMathWarpgroups * 4);  // the other ranks' warps
     }
-    ptx::fence_async_shared();  // for this thread's own TMA loads, which complete on these barriers
-    if (!p.multicast) {
-      first = detail::issue_first_loads<Shape, kTrace>(p, &tma_a, &tma_b, &tma_as, stage_smem, stage_tx_bytes,
-                                                       cluster_id, cta_rank);
-    }
     ptx::barrier_init_fence();  // for the other threads and CTAs, with the start-up barrier
+    ptx::fence_async_shared();  // for this thread's own TMA loads, which complete on these barriers
   }
   ptx::cluster_arrive_relaxed();
   const uint64_t barriers_ready_ns = kTrace && tma_thread ? ptx::global_timer_ns() : 0;
-  ptx::cluster_wait();
+  // Each stage's `full` barrier expects the A and B tiles and, by TMA, the A scales: one arrive.expect_tx.
+  const uint32_t stage_tx_bytes = Shape::kABytes + Shape::kBBytes + (p.a_scales_tma ? kBlockM * 4u : 0u);
+  detail::FirstLoads first;  // the TMA thread's: its first tile's K blocks issued at start-up
+  const detail::StageSmem stage_smem{smem_a, smem_b, smem_scales, full};
+  if (p.multicast) ptx::cluster_wait();  // (one call site below: the loads' code exists once)
+  if (tma_thread) {
+    first = detail::issue_first_loads<Shape, kTrace>(p, &tma_a, &tma_b, &tma_as, stage_smem, stage_tx_bytes,
+                                                     cluster_id, cta_rank);
+  }
+  if (!p.multicast) ptx::cluster_wait();
   const uint64_t set_up_ns = kTrace ? ptx::global_timer_ns() : 0;
   // Programmatic dependent launch: the set-up above may overlap the previous kernel in the stream; nothing
   // global (A, scales, bias, D; B too unless Overlap::weights) is touched before that kernel has completed
@@ -754,7 +756,7 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
             if (kTrace) {
               detail::stamp(p, kTraceTmaEntry, entry_ns, true);
               detail::stamp(p, kTraceBarriersReady, barriers_ready_ns, true);
-              detail::stamp(p, kTraceFirstLoad, first.end > kr.begin ? first.issued_ns : ptx::global_timer_ns(), true);
+              detail::stamp(p, kTraceFirstLoad, first.issued_ns, true);
             }
             for (; kb < first.end; ++kb) pipe.advance(stages);
           }
@@ -830,7 +832,9 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
     const int wg_m = wg / Shape::kWgN, wg_n = wg % Shape::kWgN;
     const int row_in_slice = (warp % 4) * 16 + lane / 4;  // fragment rows: this and this + 8
     const detail::Consumer<Shape> consumer{smem_a, smem_b, smem_scales, full, empty, stages, lane, wg_m, wg_n,
-                                           row_in_slice, p.multicast != 0, cta_rank ^ 1u};
+                                           row_in_slice,
+                                           ptx::opaque(static_cast<uint32_t>(p.multicast != 0 && lane == 1)) != 0u,
+                                           cta_rank ^ 1u};
     float scratch0[kAcc], scratch1[Shape::kDoubleBuffer ? kAcc : 1];
     float acc[Shape::kWaves][kAcc];
 #pragma unroll
