@@ -22,6 +22,8 @@
 //    straight from registers. With split K the partial tiles are first exchanged across the cluster
 //    through distributed shared memory (st.async into each owner's receive area) and summed in the order of
 //    the CTA ranks, so results are deterministic.
+//  - start-up: the TMA thread initialises the barriers and, without multicast, issues its first tile's
+//    first `stages` K blocks before it waits on the start-up (cluster) barrier with everyone else.
 //  - launch: programmatic dependent launch (KernelParams::overlap): the barrier set-up and descriptor
 //    prefetch overlap the previous kernel's tail; every thread waits for that kernel before any global
 //    access, except, with Overlap::weights, the TMA thread's loads of the first tile's first B stages.
