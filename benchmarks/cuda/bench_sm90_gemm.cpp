@@ -13,8 +13,9 @@
 // --profile M N K "plan" runs one plan a few times, for Nsight Compute (PLAN "cublaslt": cuBLASLt's GEMM).
 // --stages M N K PLAN times one plan at every pipeline depth from 2 to the most that fits (how much the
 // loads' latency costs), with M-major A scales (loaded by TMA) and with row-major ones (cp.async copies).
-// --trace M N K PLAN prints where one plan's launch spends its time (per-CTA timer stamps: start, set-up barrier,
-// griddepcontrol.wait, first load, first data, K loop, split-K reduction, epilogue, exit), beside the same kernel
+// --trace M N K PLAN prints where one plan's launch spends its time (per-CTA timer stamps: start, the TMA thread's start
+// and barrier set-up, set-up barrier, griddepcontrol.wait, first load, first data, K loop, split-K reduction,
+// epilogue, exit), beside the same kernel
 // launched with no tiles (the fixed cost of a launch); with --bias, the problem has a bf16 bias (the epilogue's bias
 // path); with --flush-read, each traced launch follows a kernel that reads 4x the L2 (as a DRAM-bound kernel ahead
 // would leave L2: none of this kernel's code, operands or parameters in it; outside the event pair), and the trace adds
@@ -566,7 +567,8 @@ int trace(int64_t m, int64_t n, int64_t k, const std::string& wanted, bool bias,
         med[s].push_back(median(std::move(v)));
       }
     }
-    static const char* const kNames[kTimes] = {"entry",       "set up",   "dependency met", "first load",
+    static const char* const kNames[kTimes] = {"entry",         "TMA thread entry", "barriers ready", "set up",
+                                                "dependency met", "first load",
                                                 "first data",  "K loop done", "received",   "reduced",
                                                 "epilogue done", "exit"};
     std::printf("trace M=%lld N=%lld K=%lld %s%s%s%s: event %.1f us, span (first entry to last exit) %.1f us; median / "

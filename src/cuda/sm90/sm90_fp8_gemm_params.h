@@ -68,6 +68,8 @@ struct KernelParams {
 /// Per-CTA slots of KernelParams::trace: %globaltimer nanoseconds at each point, then counts.
 enum TraceSlot : int {
   kTraceEntry = 0,        // thread 0, first instruction
+  kTraceTmaEntry,         // the TMA thread, first instruction
+  kTraceBarriersReady,    // the TMA thread, past initialising the barriers and arriving on the start-up barrier
   kTraceSetUp,            // thread 0, past the barrier set-up and the CTA's (or cluster's) barrier
   kTraceDependencyMet,    // thread 0, past griddepcontrol.wait (the kernel before has completed)
   kTraceFirstLoad,        // the TMA thread issues its first K block

@@ -129,13 +129,12 @@ __device__ __forceinline__ void cluster_sync() {
   ::cuda::ptx::barrier_cluster_wait(::cuda::ptx::sem_acquire);
 }
 
-/// The start-up cluster barrier, after barrier_init_fence: that fence already releases the initialised
-/// mbarriers at cluster scope and orders them before a relaxed arrive, so the arrive need not be a release
-/// (which compiles to a GPU-wide MEMBAR ahead of it); the wait still acquires.
-__device__ __forceinline__ void cluster_sync_after_barrier_init() {
-  ::cuda::ptx::barrier_cluster_arrive(::cuda::ptx::sem_relaxed);
-  ::cuda::ptx::barrier_cluster_wait(::cuda::ptx::sem_acquire);
-}
+/// The start-up cluster barrier in two halves, so that a thread may work between its arrival and its wait.
+/// The arrive is relaxed: barrier_init_fence already releases the initialised mbarriers at cluster scope and
+/// orders them before a relaxed arrive (a release arrive compiles to a GPU-wide MEMBAR ahead of it). The wait
+/// acquires. A launch without clusters is a cluster of one CTA: the same pair is then a CTA barrier.
+__device__ __forceinline__ void cluster_arrive_relaxed() { ::cuda::ptx::barrier_cluster_arrive(::cuda::ptx::sem_relaxed); }
+__device__ __forceinline__ void cluster_wait() { ::cuda::ptx::barrier_cluster_wait(::cuda::ptx::sem_acquire); }
 
 /// Shared-window address of the same byte in CTA `cta_rank` of the cluster (distributed shared memory).
 __device__ __forceinline__ uint32_t map_to_cta(uint32_t addr, uint32_t cta_rank) {
