@@ -549,7 +549,10 @@ int trace(int64_t m, int64_t n, int64_t k, const std::string& wanted, bool bias,
       const uint64_t* t = host.data() + static_cast<size_t>(l) * slots;
       uint64_t t0 = UINT64_MAX, t_end = 0;
       for (int c = 0; c < plan.grid; ++c) {
+        // The first entry: thread 0's or, where it started first, the TMA thread's (0: a CTA without tiles).
         t0 = std::min(t0, t[c * cuda::sm90::kTraceSlots + cuda::sm90::kTraceEntry]);
+        const uint64_t tma_entry = t[c * cuda::sm90::kTraceSlots + cuda::sm90::kTraceTmaEntry];
+        if (tma_entry != 0) t0 = std::min(t0, tma_entry);
         t_end = std::max(t_end, t[c * cuda::sm90::kTraceSlots + cuda::sm90::kTraceExit]);
       }
       span.push_back(static_cast<double>(t_end - t0) * 1e-3);

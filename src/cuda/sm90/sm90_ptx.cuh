@@ -133,7 +133,9 @@ __device__ __forceinline__ void cluster_sync() {
 /// The arrive is relaxed: barrier_init_fence already releases the initialised mbarriers at cluster scope and
 /// orders them before a relaxed arrive (a release arrive compiles to a GPU-wide MEMBAR ahead of it). The wait
 /// acquires. A launch without clusters is a cluster of one CTA: the same pair is then a CTA barrier.
-__device__ __forceinline__ void cluster_arrive_relaxed() { ::cuda::ptx::barrier_cluster_arrive(::cuda::ptx::sem_relaxed); }
+__device__ __forceinline__ void cluster_arrive_relaxed() {
+  ::cuda::ptx::barrier_cluster_arrive(::cuda::ptx::sem_relaxed);
+}
 __device__ __forceinline__ void cluster_wait() { ::cuda::ptx::barrier_cluster_wait(::cuda::ptx::sem_acquire); }
 
 /// Shared-window address of the same byte in CTA `cta_rank` of the cluster (distributed shared memory).
