@@ -7,6 +7,9 @@
 # FP8KIT_SM90_STAGES, the same kind of list, times those plans at every pipeline depth with M-major and
 # row-major A scales (TMA vs cp.async) after the tests; FP8KIT_SM90_TRACE, the same kind of list, prints
 # where those plans' launches spend their time (per-CTA timer stamps, and the same launch with no tiles).
+# FP8KIT_SM90_BASELINE, a source tree of the code before a change (here: `git archive REV | tar -x -C .base`,
+# carried to the machine), is built beside: its traces print under the change's, and the benchmark runs
+# without the sweep, baseline and change interleaved twice, then scripts/compare_sm90_bench.py's table.
 #   bash scripts/gpu_sm90.sh [--no-sweep]
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -19,15 +22,27 @@ SWEEP=--sweep
 nvidia-smi --query-gpu=name,driver_version,clocks.max.sm,power.limit,temperature.gpu --format=csv,noheader
 deps=()
 [[ -n "${FP8KIT_DEPS_DIR:-}" ]] && deps=(-DFP8KIT_DEPS_DIR="$FP8KIT_DEPS_DIR")
+baseline=${FP8KIT_SM90_BASELINE:-}
 start=$SECONDS
+if [[ -n $baseline ]]; then  # built beside, in the background, with half the cores
+  (CXX=/usr/bin/g++ CC=/usr/bin/gcc cmake -S "$baseline" -B build-baseline -G Ninja -DCMAKE_BUILD_TYPE=Release \
+     -DFP8KIT_CUDA_ARCHS=90a-real -DFP8KIT_BUILD_PYTHON=OFF -DFP8KIT_BUILD_TOOLS=OFF "${deps[@]}" &&
+   ninja -C build-baseline -j8 fp8kit_bench_sm90_gemm) >"$OUT/build_baseline.log" 2>&1 &
+  baseline_pid=$!
+fi
 if ! CXX=/usr/bin/g++ CC=/usr/bin/gcc cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release \
     -DFP8KIT_CUDA_ARCHS=90a-real -DFP8KIT_BUILD_PYTHON=OFF -DFP8KIT_BUILD_TOOLS=OFF "${deps[@]}" \
     >"$OUT/configure.log" 2>&1; then
   tail -30 "$OUT/configure.log"
   exit 1
 fi
-if ! ninja -C build -j16 fp8kit_cuda_tests fp8kit_bench_sm90_gemm fp8kit_bench_wgmma_ceiling >"$OUT/build.log" 2>&1; then
+if ! ninja -C build -j"$([[ -n $baseline ]] && echo 8 || echo 16)" fp8kit_cuda_tests fp8kit_bench_sm90_gemm \
+    fp8kit_bench_wgmma_ceiling >"$OUT/build.log" 2>&1; then
   grep -E "error|warning" -A3 "$OUT/build.log" | head -60
+  exit 1
+fi
+if [[ -n $baseline ]] && ! wait "$baseline_pid"; then
+  echo "baseline build failed:"; grep -E "error" -A3 "$OUT/build_baseline.log" | head -30
   exit 1
 fi
 echo "build: $((SECONDS - start)) s"
@@ -79,6 +94,10 @@ each_plan() {  # mode, list, title
   for spec in "${specs[@]}"; do
     read -r m n k plan <<<"$spec"
     timeout 60 ./build/benchmarks/fp8kit_bench_sm90_gemm "--$1" "$m" "$n" "$k" "$plan" 2>&1 | grep -E "^$1|no plan"
+    if [[ -n $baseline ]]; then
+      timeout 60 ./build-baseline/benchmarks/fp8kit_bench_sm90_gemm "--$1" "$m" "$n" "$k" "$plan" 2>&1 |
+        grep -E "^$1|no plan" | sed "s/^/baseline: /"
+    fi
   done
 }
 each_plan trace "${FP8KIT_SM90_TRACE:-}" "launch timelines"
@@ -88,6 +107,19 @@ echo "== wgmma ceiling"
 timeout 60 ./build/benchmarks/fp8kit_bench_wgmma_ceiling 2>&1 | tee "$OUT/ceiling.log"
 
 echo "== benchmark"
+if [[ -n $baseline ]]; then
+  for round in 1 2; do
+    for b in baseline change; do
+      bin=./build/benchmarks/fp8kit_bench_sm90_gemm
+      [[ $b == baseline ]] && bin=./build-baseline/benchmarks/fp8kit_bench_sm90_gemm
+      timeout 200 "$bin" >"$OUT/bench_${b}_$round.log" 2>&1
+      echo "bench $b round $round: rc=$?"
+    done
+  done
+  grep -E "^(card|copy bandwidth)" "$OUT/bench_change_1.log"
+  python3 scripts/compare_sm90_bench.py --base "$OUT"/bench_baseline_{1,2}.log --new "$OUT"/bench_change_{1,2}.log
+  exit $?
+fi
 timeout 400 ./build/benchmarks/fp8kit_bench_sm90_gemm $SWEEP --csv "$OUT/sweep.csv" >"$OUT/bench.log" 2>&1
 echo "bench: rc=$?"
 grep -E "^(card|copy bandwidth)" "$OUT/bench.log"
