@@ -114,6 +114,11 @@ __device__ __forceinline__ KRange k_range(const KernelParams& p, uint32_t cta_ra
   return {begin < end ? begin : end, end};
 }
 
+/// The m-block of a tile this CTA computes: with multicast, its rank's of the pair's two.
+__device__ __forceinline__ int32_t m_block_of(const KernelParams& p, TileCoord tc, uint32_t cta_rank) {
+  return p.multicast ? tc.m_unit * 2 + static_cast<int32_t>(cta_rank) : tc.m_unit;
+}
+
 /// Where a CTA loads a tile's B from: the first of its rows, which with multicast is this CTA's half of the
 /// tile (loaded into both CTAs of the pair), at `dst_offset` bytes into the stage.
 struct BSource {
@@ -186,7 +191,7 @@ __device__ __forceinline__ FirstLoads issue_first_loads(const KernelParams& p, c
   FirstLoads first;
   if (tile >= p.num_tiles) return first;
   const TileCoord tc = tile_coord(p, tile);
-  const int32_t m_block = p.multicast ? tc.m_unit * 2 + static_cast<int32_t>(cta_rank) : tc.m_unit;
+  const int32_t m_block = m_block_of(p, tc, cta_rank);
   const int32_t m0 = m_block * Shape::kBlockM;
   const KRange kr = k_range(p, cta_rank);
   const BSource src = b_source<Shape>(p, tc.n_block, cta_rank);
@@ -746,7 +751,7 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
     detail::PipelineState pipe;
     for (int32_t tile = cluster_id; tile < p.num_tiles; tile += num_clusters) {
       const TileCoord tc = tile_coord(p, tile);
-      const int32_t m_block = p.multicast ? tc.m_unit * 2 + static_cast<int32_t>(cta_rank) : tc.m_unit;
+      const int32_t m_block = detail::m_block_of(p, tc, cta_rank);
       const detail::KRange kr = detail::k_range(p, cta_rank);
       if (role == 0) {
         if (lane == 0) {
@@ -848,7 +853,7 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
 
     for (int32_t tile = cluster_id; tile < p.num_tiles; tile += num_clusters) {
       const TileCoord tc = tile_coord(p, tile);
-      const int32_t m_block = p.multicast ? tc.m_unit * 2 + static_cast<int32_t>(cta_rank) : tc.m_unit;
+      const int32_t m_block = detail::m_block_of(p, tc, cta_rank);
       const detail::KRange kr = detail::k_range(p, cta_rank);
       // B-scale split: this warpgroup's 8-column groups j >= j_split lie in the next 128-row block of B.
       const int32_t tile_col0 = tc.n_block * kBlockN;

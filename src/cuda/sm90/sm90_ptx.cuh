@@ -123,12 +123,6 @@ __device__ __forceinline__ void cp_async_arrive_noinc(uint64_t* bar) {
 
 __device__ __forceinline__ uint32_t cluster_cta_rank() { return ::cuda::ptx::get_sreg_cluster_ctarank(); }
 
-/// Full cluster barrier: every thread of every CTA in the cluster arrives (release) and waits (acquire).
-__device__ __forceinline__ void cluster_sync() {
-  ::cuda::ptx::barrier_cluster_arrive(::cuda::ptx::sem_release);
-  ::cuda::ptx::barrier_cluster_wait(::cuda::ptx::sem_acquire);
-}
-
 /// The start-up cluster barrier in two halves, so that a thread may work between its arrival and its wait.
 /// The arrive is relaxed: barrier_init_fence already releases the initialised mbarriers at cluster scope and
 /// orders them before a relaxed arrive (a release arrive compiles to a GPU-wide MEMBAR ahead of it). The wait
@@ -137,6 +131,12 @@ __device__ __forceinline__ void cluster_arrive_relaxed() {
   ::cuda::ptx::barrier_cluster_arrive(::cuda::ptx::sem_relaxed);
 }
 __device__ __forceinline__ void cluster_wait() { ::cuda::ptx::barrier_cluster_wait(::cuda::ptx::sem_acquire); }
+
+/// Full cluster barrier: every thread of every CTA in the cluster arrives (release) and waits (acquire).
+__device__ __forceinline__ void cluster_sync() {
+  ::cuda::ptx::barrier_cluster_arrive(::cuda::ptx::sem_release);
+  cluster_wait();
+}
 
 /// Shared-window address of the same byte in CTA `cta_rank` of the cluster (distributed shared memory).
 __device__ __forceinline__ uint32_t map_to_cta(uint32_t addr, uint32_t cta_rank) {
