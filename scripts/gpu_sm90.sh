@@ -22,17 +22,18 @@ SWEEP=--sweep
 nvidia-smi --query-gpu=name,driver_version,clocks.max.sm,power.limit,temperature.gpu --format=csv,noheader
 deps=()
 [[ -n "${FP8KIT_DEPS_DIR:-}" ]] && deps=(-DFP8KIT_DEPS_DIR="$FP8KIT_DEPS_DIR")
+configure() {  # source dir, build dir
+  CXX=/usr/bin/g++ CC=/usr/bin/gcc cmake -S "$1" -B "$2" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+    -DFP8KIT_CUDA_ARCHS=90a-real -DFP8KIT_BUILD_PYTHON=OFF -DFP8KIT_BUILD_TOOLS=OFF "${deps[@]}"
+}
 baseline=${FP8KIT_SM90_BASELINE:-}
 start=$SECONDS
 if [[ -n $baseline ]]; then  # built beside, in the background, with half the cores
-  (CXX=/usr/bin/g++ CC=/usr/bin/gcc cmake -S "$baseline" -B build-baseline -G Ninja -DCMAKE_BUILD_TYPE=Release \
-     -DFP8KIT_CUDA_ARCHS=90a-real -DFP8KIT_BUILD_PYTHON=OFF -DFP8KIT_BUILD_TOOLS=OFF "${deps[@]}" &&
-   ninja -C build-baseline -j8 fp8kit_bench_sm90_gemm) >"$OUT/build_baseline.log" 2>&1 &
+  (configure "$baseline" build-baseline && ninja -C build-baseline -j8 fp8kit_bench_sm90_gemm) \
+    >"$OUT/build_baseline.log" 2>&1 &
   baseline_pid=$!
 fi
-if ! CXX=/usr/bin/g++ CC=/usr/bin/gcc cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release \
-    -DFP8KIT_CUDA_ARCHS=90a-real -DFP8KIT_BUILD_PYTHON=OFF -DFP8KIT_BUILD_TOOLS=OFF "${deps[@]}" \
-    >"$OUT/configure.log" 2>&1; then
+if ! configure . build >"$OUT/configure.log" 2>&1; then
   tail -30 "$OUT/configure.log"
   exit 1
 fi
