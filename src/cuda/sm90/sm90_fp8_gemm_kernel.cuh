@@ -682,8 +682,8 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
   const int lane = static_cast<int>(threadIdx.x) % 32;
   const uint32_t cluster_size = p.multicast ? 2u : p.split_k;
   const uint32_t cta_rank = cluster_size > 1 ? ptx::cluster_cta_rank() : 0u;
-  const int32_t cluster_id = static_cast<int32_t>(blockIdx.x / cluster_size);
-  const int32_t num_clusters = static_cast<int32_t>(gridDim.x / cluster_size);
+  const int32_t cluster_id = static_cast<int32_t>(ptx::cluster_id_x());
+  const int32_t num_clusters = static_cast<int32_t>(ptx::num_clusters_x());
   // Split K: the exchange's two barriers and receive area (16-byte aligned: the scale stages are 128-byte
   // multiples and the barriers come in pairs).
   uint64_t* recv_full = empty + stages;
@@ -850,8 +850,9 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
 #pragma unroll
     for (int i = 0; i < (Shape::kDoubleBuffer ? kAcc : 1); ++i) scratch1[i] = 0.0f;
     detail::PipelineState pipe;
+    uint32_t parity = 0;  // split K: the tile's index in this CTA's sequence, mod 2 (the exchange's phases)
 
-    for (int32_t tile = cluster_id; tile < p.num_tiles; tile += num_clusters) {
+    for (int32_t tile = cluster_id; tile < p.num_tiles; tile += num_clusters, parity ^= 1u) {
       const TileCoord tc = tile_coord(p, tile);
       const int32_t m_block = detail::m_block_of(p, tc, cta_rank);
       const detail::KRange kr = detail::k_range(p, cta_rank);
@@ -881,7 +882,6 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
       if constexpr (Shape::kSplitK) {
         if (p.split_k > 1) {
           const detail::SplitKExchange<Shape> exchange{recv, recv_full, recv_free, p.split_k, cta_rank};
-          const uint32_t parity = static_cast<uint32_t>((tile - cluster_id) / num_clusters) & 1u;
           store = exchange.owner(warp) == cta_rank;
           const bool probe = kTrace && warp == static_cast<int>(cta_rank);  // a unit this rank finishes
           if (store) {

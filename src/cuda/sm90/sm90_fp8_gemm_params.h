@@ -84,11 +84,29 @@ enum TraceSlot : int {
   kTraceSlots
 };
 
+/// x / split for 0 <= x < 4 * split, by comparisons: the split-K exchange's quotients (units and ranks are
+/// consumer warps, at most 8, and 2 <= split <= units). The kernel needs them after the K loop, on the path
+/// to the last store, where a division by the run-time split compiled to a chain of about 25 dependent
+/// instructions (I2F, MUFU.RCP, F2I), four of them between a tile's last K block and its stores.
+FP8KIT_SM90_HD constexpr int32_t split_k_quotient(int32_t x, int32_t split) {
+  return (x >= split ? 1 : 0) + (x >= 2 * split ? 1 : 0) + (x >= 3 * split ? 1 : 0);
+}
+
+constexpr bool split_k_quotient_is_exact() {
+  for (int32_t split = 2; split <= 8; ++split) {
+    for (int32_t x = 0; x < 4 * split; ++x) {
+      if (split_k_quotient(x, split) != x / split) return false;
+    }
+  }
+  return true;
+}
+static_assert(split_k_quotient_is_exact(), "split_k_quotient must equal x / split over its whole domain");
+
 /// Bytes of one slot of the split-K receive area (sm90_fp8_gemm_split_k.cuh): the ceil(units / split) units
 /// (consumer warps) a rank finishes, each 32 lanes x `col_groups` float4s. The area has split - 1 slots,
 /// after the pipeline's barriers and two more of its own.
 FP8KIT_SM90_HD constexpr int32_t split_k_slot_bytes(int32_t units, int32_t col_groups, int32_t split) {
-  return (units + split - 1) / split * col_groups * 32 * 16;
+  return (split_k_quotient(units - 1, split) + 1) * col_groups * 32 * 16;
 }
 
 /// Coordinates of tile `tile`: the m-unit (an m-block, or a pair of them with multicast) and the n-block.
@@ -104,6 +122,9 @@ FP8KIT_SM90_HD inline int32_t num_m_units(const KernelParams& p) {
 
 FP8KIT_SM90_HD inline TileCoord tile_coord(const KernelParams& p, int32_t tile) {
   const int32_t units = num_m_units(p);
+  // One m-unit (every decode-sized launch): the tiles are the n-blocks in order, whatever group_n, and the
+  // three divisions below (each a chain of ~25 dependent instructions) would delay the first TMA load.
+  if (units == 1) return {0, tile};
   const int32_t group = tile / (p.group_n * units);
   const int32_t first_n = group * p.group_n;
   const int32_t width = p.num_n_blocks - first_n < p.group_n ? p.num_n_blocks - first_n : p.group_n;

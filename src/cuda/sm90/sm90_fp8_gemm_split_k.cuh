@@ -43,14 +43,18 @@ struct SplitKExchange {
   }
 
   /// The rank that finishes unit `unit` (consumer warp index in the CTA).
-  __device__ __forceinline__ uint32_t owner(int unit) const { return static_cast<uint32_t>(unit) % split; }
+  __device__ __forceinline__ uint32_t owner(int unit) const {
+    return static_cast<uint32_t>(unit) - static_cast<uint32_t>(quotient(unit)) * split;
+  }
+  /// unit / split (split_k_quotient: no division).
+  __device__ __forceinline__ int quotient(int unit) const { return split_k_quotient(unit, static_cast<int32_t>(split)); }
   /// The slot that rank `sender` fills in the receive area of rank `receiver`.
   __device__ __forceinline__ static uint32_t slot(uint32_t sender, uint32_t receiver) {
     return sender < receiver ? sender : sender - 1;
   }
   /// Byte offset of this lane's first float4 of unit `unit` inside a slot of the unit's owner.
   __device__ __forceinline__ uint32_t offset(int unit) const {
-    return static_cast<uint32_t>(((unit / static_cast<int>(split)) * kVectors * 32 + static_cast<int>(threadIdx.x) % 32) * 16);
+    return static_cast<uint32_t>((quotient(unit) * kVectors * 32 + static_cast<int>(threadIdx.x) % 32) * 16);
   }
 
   /// A warp of a unit another rank finishes sends its partial sums there, once that rank has read the
@@ -73,7 +77,7 @@ struct SplitKExchange {
   template <class OnReceived>
   __device__ void reduce(float (&acc)[1][kVectors * 4], int unit, uint32_t parity, OnReceived on_received) const {
     if (unit == static_cast<int>(rank) && threadIdx.x % 32 == 0) {
-      const uint32_t units = (kUnits - 1 - rank) / split + 1;  // u < kUnits with u % split == rank
+      const uint32_t units = quotient(kUnits - 1 - static_cast<int>(rank)) + 1;  // u < kUnits with u % split == rank
       ptx::barrier_arrive_expect_tx(recv_full, (split - 1) * units * kVectors * 32 * 16);
     }
     ptx::barrier_wait(recv_full, parity);
