@@ -122,9 +122,6 @@ FP8KIT_SM90_HD inline int32_t num_m_units(const KernelParams& p) {
 
 FP8KIT_SM90_HD inline TileCoord tile_coord(const KernelParams& p, int32_t tile) {
   const int32_t units = num_m_units(p);
-  // One m-unit (every decode-sized launch): the tiles are the n-blocks in order, whatever group_n, and the
-  // three divisions below (each a chain of ~25 dependent instructions) would delay the first TMA load.
-  if (units == 1) return {0, tile};
   const int32_t group = tile / (p.group_n * units);
   const int32_t first_n = group * p.group_n;
   const int32_t width = p.num_n_blocks - first_n < p.group_n ? p.num_n_blocks - first_n : p.group_n;

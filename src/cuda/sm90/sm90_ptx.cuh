@@ -122,10 +122,6 @@ __device__ __forceinline__ void cp_async_arrive_noinc(uint64_t* bar) {
 // ---- cluster -------------------------------------------------------------------------------------------
 
 __device__ __forceinline__ uint32_t cluster_cta_rank() { return ::cuda::ptx::get_sreg_cluster_ctarank(); }
-/// The cluster's index in the 1-D grid and the number of clusters (a launch without clusters: the CTA's index
-/// and the grid's size): special registers, where blockIdx.x / cluster size was a run-time division.
-__device__ __forceinline__ uint32_t cluster_id_x() { return ::cuda::ptx::get_sreg_clusterid_x(); }
-__device__ __forceinline__ uint32_t num_clusters_x() { return ::cuda::ptx::get_sreg_nclusterid_x(); }
 
 /// The start-up cluster barrier in two halves, so that a thread may work between its arrival and its wait.
 /// The arrive is relaxed: barrier_init_fence already releases the initialised mbarriers at cluster scope and
