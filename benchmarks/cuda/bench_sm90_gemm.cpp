@@ -13,16 +13,16 @@
 // --profile M N K "plan" runs one plan a few times, for Nsight Compute (PLAN "cublaslt": cuBLASLt's GEMM).
 // --stages M N K PLAN times one plan at every pipeline depth from 2 to the most that fits (how much the
 // loads' latency costs), with M-major A scales (loaded by TMA) and with row-major ones (cp.async copies).
-// --trace M N K PLAN prints where one plan's launch spends its time (per-CTA timer stamps: start, the TMA thread's start
-// and barrier set-up, set-up barrier, griddepcontrol.wait, first load, first data, K loop, split-K reduction,
-// epilogue, exit), beside the same kernel
-// launched with no tiles (the fixed cost of a launch); with --bias, the problem has a bf16 bias (the epilogue's bias
-// path); with --flush-read, each traced launch follows a kernel that reads 4x the L2 (as a DRAM-bound kernel ahead
-// would leave L2: none of this kernel's code, operands or parameters in it; outside the event pair), and the trace adds
-// how long after that kernel's last block our first CTA starts; --flush-read-l1: the same kernel with 16 KB of shared
-// memory asking for the smallest carveout (whether a carveout change costs our launch: it did not, BENCHMARKS.md Hopper
-// v13); --flush-read-code: the read, then a kernel running 128 KB of straight-line code on every SM (instruction caches
-// holding another kernel's code, as in a model).
+// --trace M N K PLAN prints where one plan's launch spends its time (per-CTA timer stamps: start, the TMA
+// thread's start and barrier set-up, set-up barrier, griddepcontrol.wait, first load, first data, K loop,
+// split-K reduction, epilogue, exit), beside the same kernel launched with no tiles (the fixed cost of a
+// launch); with --bias, the problem has a bf16 bias (the epilogue's bias path); with --flush-read, each traced
+// launch follows a kernel that reads 4x the L2 (as a DRAM-bound kernel ahead would leave L2: none of this
+// kernel's code, operands or parameters in it; outside the event pair), and the trace adds how long after that
+// kernel's last block our first CTA starts; --flush-read-l1: the same kernel with 16 KB of shared memory asking
+// for the smallest carveout (whether a carveout change costs our launch: it did not, BENCHMARKS.md Hopper v13);
+// --flush-read-code: the read, then a kernel running 128 KB of straight-line code on every SM (instruction
+// caches holding another kernel's code, as in a model).
 //
 // --chain M N K times every plan of one case chained, with Overlap::setup and Overlap::weights.
 // --m LIST (comma-separated) runs the six (N, K) pairs at those M values instead of 64, 128 and 4096 (a sweep

@@ -85,9 +85,9 @@ enum TraceSlot : int {
 };
 
 /// x / split for 0 <= x < 4 * split, by comparisons: the split-K exchange's quotients (x counts consumer
-/// warps, at most 8, and the split is 2-8, so x < 8 <= 4 * split). The kernel needs them after the K loop, on the path
-/// to the last store, where a division by the run-time split compiled to a chain of about 25 dependent
-/// instructions (I2F, MUFU.RCP, F2I), four of them between a tile's last K block and its stores.
+/// warps, at most 8, and the split is 2-8, so x < 8 <= 4 * split). The kernel needs them after the K loop,
+/// on the path to the last store, where a division by the run-time split compiled to a chain of about 25
+/// dependent instructions (I2F, MUFU.RCP, F2I), four of them between a tile's last K block and its stores.
 FP8KIT_SM90_HD constexpr int32_t split_k_quotient(int32_t x, int32_t split) {
   return (x >= split ? 1 : 0) + (x >= 2 * split ? 1 : 0) + (x >= 3 * split ? 1 : 0);
 }

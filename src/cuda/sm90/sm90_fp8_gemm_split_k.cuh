@@ -47,7 +47,9 @@ struct SplitKExchange {
     return static_cast<uint32_t>(unit) - static_cast<uint32_t>(quotient(unit)) * split;
   }
   /// unit / split (split_k_quotient: no division).
-  __device__ __forceinline__ int quotient(int unit) const { return split_k_quotient(unit, static_cast<int32_t>(split)); }
+  __device__ __forceinline__ int quotient(int unit) const {
+    return split_k_quotient(unit, static_cast<int32_t>(split));
+  }
   /// The slot that rank `sender` fills in the receive area of rank `receiver`.
   __device__ __forceinline__ static uint32_t slot(uint32_t sender, uint32_t receiver) {
     return sender < receiver ? sender : sender - 1;
