@@ -2,8 +2,8 @@
 // producer, no global memory and no mbarrier waits, so that the GEMM's TFLOP/s can be split into what the
 // wgmma + promotion loop itself reaches and what the loads cost.
 //
-// Two consumer warpgroups per SM (one CTA per SM, like the GEMM), each owning 64 rows per wave of a
-// (2 * 64 * WAVES) x N tile, multiply 128-deep K blocks read from shared memory (two copies of A and B
+// One or two consumer warpgroups per SM (one CTA per SM, like the GEMM), each owning 64 rows per wave of a
+// (WARPGROUPS * 64 * WAVES) x N tile, multiply 128-deep K blocks read from shared memory (two copies of A and B
 // with 128-byte swizzle, alternated like pipeline stages, random e4m3 codes) with 4 wgmma m64nNk32 per
 // block and wave, in one of four loops:
 //   accumulate      the tensor core accumulates across K blocks (no wait inside the loop): its peak
@@ -49,9 +49,9 @@ constexpr int kBlockK = 128;
 constexpr int kCopies = 2;       // operand copies, alternated per K block like pipeline stages
 constexpr int kScaleRows = 256;  // A scales per copy (the largest tile's rows)
 
-template <int kN, int kWaves>
+template <int kN, int kWaves, int kWgs>
 struct Layout {
-  static constexpr int kABytes = 2 * kWaves * 64 * kBlockK;
+  static constexpr int kABytes = kWgs * kWaves * 64 * kBlockK;
   static constexpr int kBBytes = kN * kBlockK;
   static constexpr int kSmemBytes = 1024 + kCopies * (kABytes + kBBytes) + kCopies * kScaleRows * 4;
 };
@@ -67,9 +67,10 @@ __device__ __forceinline__ unsigned long long global_ns() {
   return t;
 }
 
-/// One warpgroup's wgmma of width kMmaN (the tile's N, or half of it) over a tile of width kN.
-template <int kN, int kWaves, int kMmaN = kN>
+/// One warpgroup's wgmma of width kMmaN (the tile's N, or half of it) over a tile of width kN, one of kWgs.
+template <int kN, int kWaves, int kWgs, int kMmaN = kN>
 struct WarpgroupLoop {
+  using L = Layout<kN, kWaves, kWgs>;
   using W = WgmmaFp8<kMmaN>;
   static constexpr int kAcc = W::kAccumulators;
   const uint8_t* a;
@@ -80,8 +81,8 @@ struct WarpgroupLoop {
   /// Issues one K block of `wave` and of column part `part` (kMmaN columns from part * kMmaN).
   __device__ __forceinline__ void issue(float (&d)[kAcc], int copy, int wave, bool overwrite, int part = 0) const {
     const uint64_t desc_a =
-        ptx::wgmma_desc_sw128(a + copy * Layout<kN, kWaves>::kABytes + (wave * 128 + wg * 64) * kBlockK);
-    const uint64_t desc_b = ptx::wgmma_desc_sw128(b + copy * Layout<kN, kWaves>::kBBytes + part * kMmaN * kBlockK);
+        ptx::wgmma_desc_sw128(a + copy * L::kABytes + (wave * 64 * kWgs + wg * 64) * kBlockK);
+    const uint64_t desc_b = ptx::wgmma_desc_sw128(b + copy * L::kBBytes + part * kMmaN * kBlockK);
 #pragma unroll
     for (int i = 0; i < kAcc; ++i) ptx::fence_register(d[i]);
     ptx::wgmma_fence();
@@ -98,7 +99,8 @@ struct WarpgroupLoop {
     for (int i = 0; i < kAcc; ++i) ptx::fence_register(scratch[i]);
     const float* s = scales + copy * kScaleRows;
     const float sb = s[kScaleRows - 1];
-    const float s0 = s[wave * 128 + wg * 64 + row] * sb, s1 = s[wave * 128 + wg * 64 + row + 8] * sb;
+    const int r = wave * 64 * kWgs + wg * 64 + row;
+    const float s0 = s[r] * sb, s1 = s[r + 8] * sb;
 #pragma unroll
     for (int j = 0; j < kAcc / 4; ++j) {
       acc[j * 4 + 0] = fmaf(s0, scratch[j * 4 + 0], acc[j * 4 + 0]);
@@ -109,13 +111,13 @@ struct WarpgroupLoop {
   }
 };
 
-template <int kN, int kWaves, Loop kLoop>
+template <int kN, int kWaves, int kWgs, Loop kLoop>
 __global__ void __launch_bounds__(256, 1) wgmma_loop(float* out, Timing* timing, int iters) {
   static_assert(kLoop != Loop::promote_double || kWaves == 1, "the double-buffered loop has one wave");
   static_assert(kLoop != Loop::promote_halves || kWaves == 2, "the column-halves loop has two waves");
-  using L = Layout<kN, kWaves>;
-  using WL = WarpgroupLoop<kN, kWaves>;
-  using HL = WarpgroupLoop<kN, kWaves, kLoop == Loop::promote_halves ? kN / 2 : kN>;  // column halves
+  using L = Layout<kN, kWaves, kWgs>;
+  using WL = WarpgroupLoop<kN, kWaves, kWgs>;
+  using HL = WarpgroupLoop<kN, kWaves, kWgs, kLoop == Loop::promote_halves ? kN / 2 : kN>;  // column halves
   constexpr int kAcc = WL::kAcc;
   extern __shared__ uint8_t smem_raw[];
   uint8_t* smem = smem_raw + ((1024u - (ptx::smem_addr(smem_raw) & 1023u)) & 1023u);
@@ -253,22 +255,22 @@ struct Result {
 };
 
 /// TFLOP/s over `sms` CTAs (best of 5 launches after a warm-up) and the mean SM clock of the best launch.
-template <int kN, int kWaves, Loop kLoop>
+template <int kN, int kWaves, int kWgs, Loop kLoop>
 Result measure(int sms, int iters, float* out, Timing* timing) {
-  using L = Layout<kN, kWaves>;
-  auto kernel = wgmma_loop<kN, kWaves, kLoop>;
+  using L = Layout<kN, kWaves, kWgs>;
+  auto kernel = wgmma_loop<kN, kWaves, kWgs, kLoop>;
   FP8KIT_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, L::kSmemBytes));
   cudaEvent_t start, stop;
   FP8KIT_CUDA_CHECK(cudaEventCreate(&start));
   FP8KIT_CUDA_CHECK(cudaEventCreate(&stop));
-  kernel<<<sms, 256, L::kSmemBytes>>>(out, timing, iters);
+  kernel<<<sms, 128 * kWgs, L::kSmemBytes>>>(out, timing, iters);
   FP8KIT_CUDA_CHECK_LAUNCH("wgmma_loop");
   float best_ms = 1e30f;
   double best_mhz = 0.0;
   std::vector<Timing> host(static_cast<size_t>(sms));
   for (int r = 0; r < 5; ++r) {
     FP8KIT_CUDA_CHECK(cudaEventRecord(start));
-    kernel<<<sms, 256, L::kSmemBytes>>>(out, timing, iters);
+    kernel<<<sms, 128 * kWgs, L::kSmemBytes>>>(out, timing, iters);
     FP8KIT_CUDA_CHECK(cudaEventRecord(stop));
     FP8KIT_CUDA_CHECK(cudaEventSynchronize(stop));
     float ms = 0.0f;
@@ -286,17 +288,19 @@ Result measure(int sms, int iters, float* out, Timing* timing) {
   }
   FP8KIT_CUDA_CHECK(cudaEventDestroy(start));
   FP8KIT_CUDA_CHECK(cudaEventDestroy(stop));
-  const double flops = 2.0 * sms * static_cast<double>(iters) * (2 * kWaves * 64) * kN * kBlockK;
+  const double flops = 2.0 * sms * static_cast<double>(iters) * (kWgs * kWaves * 64) * kN * kBlockK;
   return {flops / (best_ms * 1e-3) / 1e12, best_mhz};
 }
 
-template <int kN, int kWaves, Loop kLoop>
+template <int kN, int kWaves, Loop kLoop, int kWgs = 2>
 void report(const char* tile, int sms, int iters, float* out, Timing* timing) {
-  const Result r = measure<kN, kWaves, kLoop>(sms, iters, out, timing);
+  const Result r = measure<kN, kWaves, kWgs, kLoop>(sms, iters, out, timing);
   const double peak = 2.0 * 4096.0 * sms * r.mhz * 1e6 / 1e12;  // dense FP8 at the measured clock
-  std::printf("%-8s m64n%-3d x %d wave%s  %-15s %7.0f TF/s  %5.0f MHz  %5.1f%% of peak at that clock\n", tile,
-              kLoop == Loop::promote_halves ? kN / 2 : kN,
-              kWaves, kWaves > 1 ? "s" : " ", loop_name(kLoop), r.tflops, r.mhz, 100.0 * r.tflops / peak);
+  // Clocks per K block of one CTA: its MACs over the rate at the measured clock.
+  const double block_clocks = (kWgs * kWaves * 64.0) * kN * kBlockK * 2.0 * sms * r.mhz * 1e6 / (r.tflops * 1e12);
+  std::printf("%-8s m64n%-3d x %d wave%s %d WG  %-15s %7.0f TF/s  %5.0f MHz  %5.1f%% of peak at that clock, %4.0f clocks "
+              "per K block\n", tile, kLoop == Loop::promote_halves ? kN / 2 : kN, kWaves, kWaves > 1 ? "s" : " ", kWgs,
+              loop_name(kLoop), r.tflops, r.mhz, 100.0 * r.tflops / peak, block_clocks);
 }
 
 }  // namespace
@@ -315,7 +319,8 @@ int run(int argc, char** argv) {
   Timing* timing = nullptr;
   FP8KIT_CUDA_CHECK(cudaMalloc(&out, sizeof(float) * 256 * sms));
   FP8KIT_CUDA_CHECK(cudaMalloc(&timing, sizeof(Timing) * sms));
-  std::printf("wgmma ceiling on %s (%d SMs): two consumer warpgroups per SM, %d K blocks of 128, shared memory only\n",
+  std::printf("wgmma ceiling on %s (%d SMs): one or two consumer warpgroups per SM, %d K blocks of 128, shared memory "
+              "only\n",
               prop.name, sms, iters);
   report<256, 1, Loop::accumulate>("128x256", sms, iters, out, timing);
   report<128, 2, Loop::accumulate>("256x128", sms, iters, out, timing);
@@ -331,6 +336,13 @@ int run(int argc, char** argv) {
   report<128, 1, Loop::wait_each>("128x128", sms, iters, out, timing);
   report<128, 1, Loop::promote>("128x128", sms, iters, out, timing);
   report<128, 1, Loop::promote_double>("128x128", sms, iters, out, timing);
+  // The decode tiles: one consumer warpgroup.
+  report<64, 1, Loop::accumulate, 1>("64x64", sms, iters, out, timing);
+  report<64, 1, Loop::wait_each, 1>("64x64", sms, iters, out, timing);
+  report<64, 1, Loop::promote_double, 1>("64x64", sms, iters, out, timing);
+  report<128, 1, Loop::accumulate, 1>("64x128", sms, iters, out, timing);
+  report<128, 1, Loop::wait_each, 1>("64x128", sms, iters, out, timing);
+  report<128, 1, Loop::promote_double, 1>("64x128", sms, iters, out, timing);
   FP8KIT_CUDA_CHECK(cudaFree(out));
   FP8KIT_CUDA_CHECK(cudaFree(timing));
   return 0;
