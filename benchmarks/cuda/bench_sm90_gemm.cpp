@@ -571,7 +571,7 @@ int trace(int64_t m, int64_t n, int64_t k, const std::string& wanted, bool bias,
       }
     }
     static const char* const kNames[kTimes] = {"entry",         "TMA thread entry", "barriers ready", "set up",
-                                                "dependency met", "first load",
+                                                "dependency met", "registers ready", "first load",
                                                 "first data",  "K loop done", "received",   "reduced",
                                                 "epilogue done", "exit"};
     std::printf("trace M=%lld N=%lld K=%lld %s%s%s%s: event %.1f us, span (first entry to last exit) %.1f us; median / "

@@ -838,7 +838,10 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
     }
   } else {
     // ---------------------------------------------------------------- consumer warpgroups
-    if constexpr (Shape::kMathWarpgroups == 2) ptx::warpgroup_registers_increase<Shape::kConsumerRegisters>();
+    if constexpr (Shape::kMathWarpgroups == 2) {
+      ptx::warpgroup_registers_increase<Shape::kConsumerRegisters>();
+      if (kTrace) detail::stamp(p, kTraceRegistersReady, ptx::global_timer_ns(), threadIdx.x == 0);
+    }
     const int wg = warp / 4;
     const int wg_m = wg / Shape::kWgN, wg_n = wg % Shape::kWgN;
     const int row_in_slice = (warp % 4) * 16 + lane / 4;  // fragment rows: this and this + 8

@@ -72,6 +72,7 @@ enum TraceSlot : int {
   kTraceBarriersReady,    // the TMA thread, past initialising the barriers and arriving on the start-up barrier
   kTraceSetUp,            // thread 0, past the barrier set-up and the CTA's (or cluster's) barrier
   kTraceDependencyMet,    // thread 0, past griddepcontrol.wait (the kernel before has completed)
+  kTraceRegistersReady,   // thread 0, past its warpgroup's register increase (two-warpgroup tiles only)
   kTraceFirstLoad,        // the TMA thread issues its first K block
   kTraceFirstData,        // consumer thread 0 sees its first stage full
   kTraceMainLoopDone,     // consumer thread 0 leaves the K loop of its last tile
