@@ -544,6 +544,7 @@ int trace(int64_t m, int64_t n, int64_t k, const std::string& wanted, bool bias,
     // Per launch: each time slot's median and maximum over the CTAs, relative to the earliest entry.
     constexpr int kTimes = cuda::sm90::kTraceExit + 1;
     std::vector<double> med[kTimes], max[kTimes], span;
+    std::vector<double> loop_mhz;  // per launch: the median over CTAs of the SM clock from first data to K loop done
     uint64_t step = UINT64_MAX;  // the timer's smallest nonzero difference seen (its resolution, roughly)
     for (int l = 0; l < kLaunches; ++l) {
       const uint64_t* t = host.data() + static_cast<size_t>(l) * slots;
@@ -556,6 +557,14 @@ int trace(int64_t m, int64_t n, int64_t k, const std::string& wanted, bool bias,
         t_end = std::max(t_end, t[c * cuda::sm90::kTraceSlots + cuda::sm90::kTraceExit]);
       }
       span.push_back(static_cast<double>(t_end - t0) * 1e-3);
+      std::vector<double> mhz;
+      for (int c = 0; c < plan.grid; ++c) {
+        const uint64_t* slot = t + c * cuda::sm90::kTraceSlots;
+        const uint64_t ns0 = slot[cuda::sm90::kTraceFirstData], ns1 = slot[cuda::sm90::kTraceMainLoopDone];
+        const uint64_t clk0 = slot[cuda::sm90::kTraceClockFirstData], clk1 = slot[cuda::sm90::kTraceClockLoopDone];
+        if (ns0 != 0 && ns1 > ns0 && clk1 > clk0) mhz.push_back(static_cast<double>(clk1 - clk0) / static_cast<double>(ns1 - ns0) * 1e3);
+      }
+      if (!mhz.empty()) loop_mhz.push_back(median(std::move(mhz)));
       if (flush_read) after_flush.push_back((static_cast<double>(t0) - static_cast<double>(flush_exit[l])) * 1e-3);
       for (int s = 0; s < kTimes; ++s) {
         std::vector<double> v;
@@ -586,6 +595,7 @@ int trace(int64_t m, int64_t n, int64_t k, const std::string& wanted, bool bias,
     for (int s = 0; s < kTimes; ++s) {
       if (!med[s].empty()) std::printf(" %s %.2f / %.2f;", kNames[s], median(med[s]), median(max[s]));
     }
+    if (!loop_mhz.empty()) std::printf(" SM clock over the K loops %.0f MHz;", median(loop_mhz));
     if (!after_flush.empty()) {
       std::printf(" first entry %.2f us after the read's last block%s", median(after_flush),
                   flush_kind == TraceFlush::read_then_code ? " (the code kernel between)" : "");

@@ -874,13 +874,17 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
       if (kTrace && tile == cluster_id && kr.begin < kr.end) {
         ptx::barrier_wait(&full[pipe.stage], pipe.phase);  // (waited for again, at once, by the K loop)
         detail::stamp(p, kTraceFirstData, ptx::global_timer_ns(), threadIdx.x == 0);
+        detail::stamp(p, kTraceClockFirstData, clock64(), threadIdx.x == 0);
       }
       if constexpr (Shape::kDoubleBuffer) {
         consumer.run_double(acc, scratch0, scratch1, pipe, kr, j_split);
       } else {
         consumer.run_single(acc, scratch0, pipe, kr, j_split);
       }
-      if (kTrace) detail::stamp(p, kTraceMainLoopDone, ptx::global_timer_ns(), threadIdx.x == 0);
+      if (kTrace) {
+        detail::stamp(p, kTraceMainLoopDone, ptx::global_timer_ns(), threadIdx.x == 0);
+        detail::stamp(p, kTraceClockLoopDone, clock64(), threadIdx.x == 0);
+      }
 
       // Split K (never with the TMA-store epilogue): consumer warp u's rows are finished by the CTA of rank
       // u % split, which adds the other CTAs' partials to its own (sm90_fp8_gemm_split_k.cuh).

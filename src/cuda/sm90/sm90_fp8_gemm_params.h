@@ -82,6 +82,8 @@ enum TraceSlot : int {
   kTraceExit,             // consumer thread 0, after its stores completed, about to exit
   kTraceTiles,            // tiles this CTA ran
   kTraceSm,               // the SM it ran on
+  kTraceClockFirstData,   // the SM's clock (clock64) at kTraceFirstData ...
+  kTraceClockLoopDone,    //   ... and at kTraceMainLoopDone: the SM clock rate over the K loops
   kTraceSlots
 };
 
