@@ -14,8 +14,9 @@
 // --stages M N K PLAN times one plan at every pipeline depth from 2 to the most that fits (how much the
 // loads' latency costs), with M-major A scales (loaded by TMA) and with row-major ones (cp.async copies).
 // --trace M N K PLAN prints where one plan's launch spends its time (per-CTA timer stamps: start, the TMA
-// thread's start and barrier set-up, set-up barrier, griddepcontrol.wait, first load, first data, K loop,
-// split-K reduction, epilogue, exit), beside the same kernel launched with no tiles (the fixed cost of a
+// thread's start and barrier set-up, set-up barrier, griddepcontrol.wait, the consumers' register increase,
+// first load, first data, K loop, split-K reduction, epilogue, exit; and the SM clock over the K loops, which
+// the tensor cores' activity lowers), beside the same kernel launched with no tiles (the fixed cost of a
 // launch); with --bias, the problem has a bf16 bias (the epilogue's bias path); with --flush-read, each traced
 // launch follows a kernel that reads 4x the L2 (as a DRAM-bound kernel ahead would leave L2: none of this
 // kernel's code, operands or parameters in it; outside the event pair), and the trace adds how long after that
@@ -562,7 +563,9 @@ int trace(int64_t m, int64_t n, int64_t k, const std::string& wanted, bool bias,
         const uint64_t* slot = t + c * cuda::sm90::kTraceSlots;
         const uint64_t ns0 = slot[cuda::sm90::kTraceFirstData], ns1 = slot[cuda::sm90::kTraceMainLoopDone];
         const uint64_t clk0 = slot[cuda::sm90::kTraceClockFirstData], clk1 = slot[cuda::sm90::kTraceClockLoopDone];
-        if (ns0 != 0 && ns1 > ns0 && clk1 > clk0) mhz.push_back(static_cast<double>(clk1 - clk0) / static_cast<double>(ns1 - ns0) * 1e3);
+        if (ns0 != 0 && ns1 > ns0 && clk1 > clk0) {
+          mhz.push_back(static_cast<double>(clk1 - clk0) / static_cast<double>(ns1 - ns0) * 1e3);
+        }
       }
       if (!mhz.empty()) loop_mhz.push_back(median(std::move(mhz)));
       if (flush_read) after_flush.push_back((static_cast<double>(t0) - static_cast<double>(flush_exit[l])) * 1e-3);

@@ -298,9 +298,10 @@ void report(const char* tile, int sms, int iters, float* out, Timing* timing) {
   const double peak = 2.0 * 4096.0 * sms * r.mhz * 1e6 / 1e12;  // dense FP8 at the measured clock
   // Clocks per K block of one CTA: its MACs over the rate at the measured clock.
   const double block_clocks = (kWgs * kWaves * 64.0) * kN * kBlockK * 2.0 * sms * r.mhz * 1e6 / (r.tflops * 1e12);
-  std::printf("%-8s m64n%-3d x %d wave%s %d WG  %-15s %7.0f TF/s  %5.0f MHz  %5.1f%% of peak at that clock, %4.0f clocks "
-              "per K block\n", tile, kLoop == Loop::promote_halves ? kN / 2 : kN, kWaves, kWaves > 1 ? "s" : " ", kWgs,
-              loop_name(kLoop), r.tflops, r.mhz, 100.0 * r.tflops / peak, block_clocks);
+  std::printf("%-8s m64n%-3d x %d wave%s %d WG  %-15s %7.0f TF/s  %5.0f MHz  %5.1f%% of peak at that clock, "
+              "%4.0f clocks per K block\n",
+              tile, kLoop == Loop::promote_halves ? kN / 2 : kN, kWaves, kWaves > 1 ? "s" : " ", kWgs, loop_name(kLoop),
+              r.tflops, r.mhz, 100.0 * r.tflops / peak, block_clocks);
 }
 
 }  // namespace
