@@ -83,7 +83,8 @@ enum TraceSlot : int {
   kTraceTiles,            // tiles this CTA ran
   kTraceSm,               // the SM it ran on
   kTraceClockFirstData,   // the SM's clock (clock64) at kTraceFirstData ...
-  kTraceClockLoopDone,    //   ... and at kTraceMainLoopDone: the SM clock rate over the K loops
+  kTraceClockLoopDone,    //   ... and at kTraceMainLoopDone: the SM clock rate from the first data to the end of
+                          //   the last K loop (which the tensor cores' activity lowers; BENCHMARKS.md Hopper v17)
   kTraceSlots
 };
 
