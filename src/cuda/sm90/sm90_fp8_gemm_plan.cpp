@@ -52,7 +52,8 @@ constexpr double kKBlockCycles = 240.1;           // per K block, whatever the t
 constexpr double kMulticastTileCycles = 1114.0;   // per tile of a multicast pair (cross-CTA stage releases)
 constexpr double kDramEfficiency = 0.9059;        // of the interface rate 2 x memory clock x bus width
 constexpr double kStreamBytesPerClock = 25.53;    // A and B bytes one CTA streams from DRAM
-constexpr double kSustainedClockFraction = 0.885; // of the peak SM clock, under FP8 load
+constexpr double kSustainedClockFraction = 0.885; // of the peak SM clock, under FP8 load (the trace measured
+                                                  // 0.86-0.90 in decode launches too; BENCHMARKS.md Hopper v17)
 constexpr double kLaunchMicroseconds = 2.0;
 constexpr int kMaxStages = 16;
 constexpr int kSplitCandidates[] = {1, 2, 3, 4, 6, 8};
