@@ -296,8 +296,8 @@ template <int kN, int kWaves, Loop kLoop, int kWgs = 2>
 void report(const char* tile, int sms, int iters, float* out, Timing* timing) {
   const Result r = measure<kN, kWaves, kWgs, kLoop>(sms, iters, out, timing);
   const double peak = 2.0 * 4096.0 * sms * r.mhz * 1e6 / 1e12;  // dense FP8 at the measured clock
-  // Clocks per K block of one CTA: its MACs over the rate at the measured clock.
-  const double block_clocks = (kWgs * kWaves * 64.0) * kN * kBlockK * 2.0 * sms * r.mhz * 1e6 / (r.tflops * 1e12);
+  // Clocks per K block of one CTA: its MACs at 4096 per clock, over the fraction of that peak reached.
+  const double block_clocks = (kWgs * kWaves * 64.0) * kN * kBlockK / 4096.0 / (r.tflops / peak);
   std::printf("%-8s m64n%-3d x %d wave%s %d WG  %-15s %7.0f TF/s  %5.0f MHz  %5.1f%% of peak at that clock, "
               "%4.0f clocks per K block\n",
               tile, kLoop == Loop::promote_halves ? kN / 2 : kN, kWaves, kWaves > 1 ? "s" : " ", kWgs, loop_name(kLoop),
