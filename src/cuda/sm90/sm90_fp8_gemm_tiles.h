@@ -45,6 +45,7 @@ inline size_t smem_bytes_for(const TileConfig& t, int stages, bool tma_store, in
 TileConfig tile_config_64x64();
 TileConfig tile_config_64x128();
 TileConfig tile_config_64x192();
+TileConfig tile_config_128x64();
 TileConfig tile_config_128x128();
 TileConfig tile_config_128x160();
 TileConfig tile_config_128x192();
