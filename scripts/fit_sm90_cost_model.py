@@ -102,7 +102,8 @@ def predict_us(plan, c, dev):
                 + c["kTileOverheadCycles"]
                 + epilogue + (c["kMulticastTileCycles"] if plan.multicast else 0.0))
     if plan.split > 1:
-        per_tile += c["kSplitOverheadCycles"] + bm * bn * 4.0 * (plan.split - 1) / plan.split / c["kDsmemBytesPerClock"]
+        per_tile += (c["kSplitOverheadCycles"]
+                     + bm * bn * 4.0 * (plan.split - 1) / plan.split / (c["kDsmemBytesPerClock"] * plan.wg))
     sm_s = (tiles_per_cluster * per_tile + c["kPipelineFillCycles"]) / dev["clock_hz"]
     dram_bytes_per_s = c["kDramEfficiency"] * dev["dram_interface"]
     m, n, k = float(plan.m), float(plan.n), float(plan.k)

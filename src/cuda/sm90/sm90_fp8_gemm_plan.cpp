@@ -2,10 +2,11 @@
 // kernel on the current device, and launches a plan.
 //
 // Cost model (cycles of one SM at the sustained clock, then microseconds), fitted by scripts/fit_sm90_cost_model.py
-// to a sweep of every plan on the six DeepSeek-V3 (N, K) pairs at M = 64, 128, 256, 512, 1024, 2048 and 4096 on an
-// H200 (benchmarks/results/sm90_sweep_h200_2026-11-29b.csv, the first with the 64x64 tile; BENCHMARKS.md, Hopper
-// v14): the plans it chooses run at 0.996 of the best plans' speed in geometric mean (0.995 on the sweep of the
-// kernel before, sm90_sweep_h200_2026-11-29.csv); fitted with each M left out in turn, 0.989 on the left-out M.
+// to two sweeps of every plan on the six DeepSeek-V3 (N, K) pairs at M = 64, 128, 256, 512, 1024, 2048 and 4096 on
+// an H200 (benchmarks/results/sm90_sweep_h200_2026-11-29c.csv and, with the 128x64 tile, -29d.csv; BENCHMARKS.md,
+// Hopper v18): the plans it chooses run at 0.996 of the best plans' speed in geometric mean on both, and against
+// the constants before (fitted to -29b.csv, Hopper v14) it changes no choice of the three stored sweeps for the
+// worse.
 // Each CTA streams ceil(K/128 / split) K blocks per tile; a K block costs the larger of its tensor-core time
 // (BLOCK_M x BLOCK_N x 128 MACs at the MAC rate fitted for one or two consumer warpgroups, promotion included)
 // and its L2->SM load time (A and B tile bytes, B halved by multicast), plus a fraction of the smaller, plus a
@@ -37,21 +38,22 @@ namespace {
 // Model constants (per SM unless stated). Cycles are of the model's clock, kSustainedClockFraction of the
 // peak: a rate fitted above the hardware's (4096 FP8 MACs per clock) says that the clock held higher than that
 // while the tensor cores bound the time, the fraction being fitted where loads and stores bound it too.
-constexpr double kMacPerClock2Wg = 4546.0;        // two consumer warpgroups
-constexpr double kMacPerClock1Wg = 3131.0;        // one consumer warpgroup
-constexpr double kL2BytesPerClock = 87.03;        // TMA loads of A and B tiles
-constexpr double kStagingBytesPerClock = 188.9;   // epilogue writes to the TMA staging tile
-constexpr double kStoreBoxCycles = 144.3;         // each TMA store box of that epilogue
-constexpr double kStoreBytesPerClock = 5.451;     // epilogue stores straight from registers
-constexpr double kTileOverheadCycles = 1005.0;
-constexpr double kSplitOverheadCycles = 254.9;    // two cluster barriers per tile
-constexpr double kDsmemBytesPerClock = 6.755;     // split-K partial sums read across the cluster
-constexpr double kPipelineFillCycles = 4066.0;    // first K block of a CTA: launch, DRAM latency
-constexpr double kLoadExposedFraction = 0.1063;   // of the shorter of a K block's MMA and load times (below)
-constexpr double kKBlockCycles = 240.1;           // per K block, whatever the tile's size (below)
-constexpr double kMulticastTileCycles = 1114.0;   // per tile of a multicast pair (cross-CTA stage releases)
-constexpr double kDramEfficiency = 0.9059;        // of the interface rate 2 x memory clock x bus width
-constexpr double kStreamBytesPerClock = 25.53;    // A and B bytes one CTA streams from DRAM
+constexpr double kMacPerClock2Wg = 4651.0;        // two consumer warpgroups
+constexpr double kMacPerClock1Wg = 4022.0;        // one consumer warpgroup
+constexpr double kL2BytesPerClock = 125.7;        // TMA loads of A and B tiles
+constexpr double kStagingBytesPerClock = 185.8;   // epilogue writes to the TMA staging tile
+constexpr double kStoreBoxCycles = 139.3;         // each TMA store box of that epilogue
+constexpr double kStoreBytesPerClock = 5.489;     // epilogue stores straight from registers
+constexpr double kTileOverheadCycles = 905.0;
+constexpr double kSplitOverheadCycles = 163.4;    // two cluster barriers per tile
+constexpr double kDsmemBytesPerClock = 3.742;     // split-K partial sums pushed across the cluster, per
+                                                  // consumer warpgroup
+constexpr double kPipelineFillCycles = 3869.0;    // first K block of a CTA: launch, DRAM latency
+constexpr double kLoadExposedFraction = 0.1517;   // of the shorter of a K block's MMA and load times (below)
+constexpr double kKBlockCycles = 280.8;           // per K block, whatever the tile's size (below)
+constexpr double kMulticastTileCycles = 914.3;    // per tile of a multicast pair (cross-CTA stage releases)
+constexpr double kDramEfficiency = 0.9176;        // of the interface rate 2 x memory clock x bus width
+constexpr double kStreamBytesPerClock = 27.04;    // A and B bytes one CTA streams from DRAM
 constexpr double kSustainedClockFraction = 0.885; // of the peak SM clock, under FP8 load (the trace measured
                                                   // 0.86-0.90 in decode launches too; BENCHMARKS.md Hopper v17)
 constexpr double kLaunchMicroseconds = 2.0;
@@ -148,7 +150,10 @@ double predict_us(const core::GemmProblem& p, const LaunchPlan& plan, const Devi
   double per_tile = k_blocks_per_cta * k_block + kTileOverheadCycles + epilogue +
                     (plan.multicast ? kMulticastTileCycles : 0.0);
   if (plan.split_k > 1) {
-    per_tile += kSplitOverheadCycles + bm * bn * 4.0 * (plan.split_k - 1) / plan.split_k / kDsmemBytesPerClock;
+    // Every consumer warp pushes its own rows' partial sums: a tile of two warpgroups moves its bytes twice as
+    // fast (128x64 split3's exchange took 1.2 us where one warpgroup's rate predicted 1.8; Hopper v18).
+    per_tile += kSplitOverheadCycles +
+                bm * bn * 4.0 * (plan.split_k - 1) / plan.split_k / (kDsmemBytesPerClock * t.math_warpgroups);
   }
   const double sm_seconds = (tiles_per_cluster * per_tile + kPipelineFillCycles) / dev.clock_hz;
   const double dram_seconds = (m * k + n * k + m * n * out_size(p)) / dev.dram_bytes_per_s;
