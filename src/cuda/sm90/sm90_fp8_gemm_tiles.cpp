@@ -11,6 +11,8 @@ std::span<const TileConfig> tile_configs() {
   // scratch accumulators (see TileShape::kDoubleBuffer). 64x64 gives a decode-sized launch twice the tiles
   // of 64x128, so more SMs stream the weight, with less split K or none: at M = 64 on an H200 it ran
   // 0.4-0.8 us (3-6%) faster at N = 2112, 4096 and 7168 with K = 2048-7168 (BENCHMARKS.md, Hopper v14).
+  // 128x64 gives M = 128-512 the narrow tiles of 64x64 with two warpgroups promoting side by side and each
+  // B tile read once: 128 x 4096 x 7168 8-10% and 128 x 2112 x 7168 4-5% faster than 64-row tiles (Hopper v18).
   // (A 64x112 tile, to fill the SMs where N / 128 leaves some idle, lost 5-10% to 64x128 wherever the
   // planner chose it and never won by more than 2%: BLOCK_N not a multiple of 32 costs 16-column store
   // boxes and split B-scale blocks; BENCHMARKS.md, Hopper v8. A 64x256 tile (two consumer warpgroups along
