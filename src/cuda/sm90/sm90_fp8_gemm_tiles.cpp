@@ -19,8 +19,8 @@ std::span<const TileConfig> tile_configs() {
   // N, one tile per CTA at M = 64) was the planner's choice at 64 x 32768 x 512 in all eleven stored sweeps
   // and ran up to 11% (median 4%) behind 64x128 there; it was the best plan of a case only at
   // 64 x 24576 x 1536 on the H200, by 1-2%; Hopper v9.)
-  static const std::array<TileConfig, 8> table = {
-      tile_config_64x64(),   tile_config_64x128(),  tile_config_64x192(),  tile_config_128x64(),
+  static const std::array<TileConfig, 9> table = {
+      tile_config_64x64(),   tile_config_64x128(),  tile_config_64x192(),  tile_config_128x64(),  tile_config_128x96(),
       tile_config_128x128(), tile_config_128x160(), tile_config_128x192(), tile_config_256x128(),
   };
   return table;
