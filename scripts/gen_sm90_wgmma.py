@@ -6,7 +6,7 @@ own specialisation; this script writes them. Run it after changing WIDTHS, commi
 """
 import pathlib
 
-WIDTHS = [64, 96, 128, 160, 192, 256]  # the tiles' per-warpgroup N; bench_wgmma_ceiling uses 64 (column halves) and 256 (peak)
+WIDTHS = [64, 128, 160, 192, 256]  # the tiles' per-warpgroup N; 64 and 256: bench_wgmma_ceiling (column halves, peak)
 
 HEADER = """\
 // sm90_wgmma_fp8.cuh: wgmma.mma_async m64nNk32 e4m3 x e4m3 -> f32, A and B from shared memory (K-major,

@@ -46,7 +46,6 @@ TileConfig tile_config_64x64();
 TileConfig tile_config_64x128();
 TileConfig tile_config_64x192();
 TileConfig tile_config_128x64();
-TileConfig tile_config_128x96();
 TileConfig tile_config_128x128();
 TileConfig tile_config_128x160();
 TileConfig tile_config_128x192();
