@@ -6,7 +6,7 @@
 // an H200 (benchmarks/results/sm90_sweep_h200_2026-11-29c.csv and, with the 128x64 tile, -29d.csv; BENCHMARKS.md,
 // Hopper v18): the plans it chooses run at 0.996 of the best plans' speed in geometric mean on both, and against
 // the constants before (fitted to -29b.csv, Hopper v14) it changes no choice of the three stored sweeps for the
-// worse.
+// worse; on the sweep made after the refit (-29e.csv, not fitted to) its plans ran at 0.997 of the best.
 // Each CTA streams ceil(K/128 / split) K blocks per tile; a K block costs the larger of its tensor-core time
 // (BLOCK_M x BLOCK_N x 128 MACs at the MAC rate fitted for one or two consumer warpgroups, promotion included)
 // and its L2->SM load time (A and B tile bytes, B halved by multicast), plus a fraction of the smaller, plus a
