@@ -75,8 +75,8 @@ struct TileShape {
   static constexpr int kChunks = kWgCols / kChunkCols;
   static constexpr int kDBytes = kBlockM * kBlockN * 2;
   // Registers per thread after reallocation (setmaxnreg) when there are two consumer warpgroups: the
-  // producer keeps 56 (a B-scale loop it ran before Hopper v19 spilled at 40), the consumers take the rest
-  // of the 64K-register file (224: the 256x128 and double-buffered 128x128 fragments fit without spills).
+  // producer keeps 56 (its B-scale loop spilled at 40), the consumers take the rest of the 64K-register
+  // file (224: the 256x128 and double-buffered 128x128 fragments fit without spills).
   static constexpr int kProducerRegisters = 56;
   static constexpr int kConsumerRegisters = 224;
 
@@ -120,22 +120,16 @@ __device__ __forceinline__ int32_t m_block_of(const KernelParams& p, TileCoord t
 }
 
 /// Where a CTA loads a tile's B from: the first of its rows, which with multicast is this CTA's half of the
-/// tile (loaded into both CTAs of the pair), at `dst_offset` bytes into the stage; and the tile's B scales:
-/// those of the 128-row block of B holding its first column (`scales`, at K block 0) and of the next one,
-/// whose row exists where `second_scale` holds.
+/// tile (loaded into both CTAs of the pair), at `dst_offset` bytes into the stage.
 struct BSource {
   int32_t row0;
   uint32_t dst_offset;
-  const float* scales;
-  bool second_scale;
 };
 
 template <class Shape>
 __device__ __forceinline__ BSource b_source(const KernelParams& p, int32_t n_block, uint32_t cta_rank) {
   const int32_t half = p.multicast ? static_cast<int32_t>(cta_rank) * (Shape::kBlockN / 2) : 0;
-  const int32_t scale_row = n_block * Shape::kBlockN / 128;
-  return {n_block * Shape::kBlockN + half, static_cast<uint32_t>(half * Shape::kBlockK),
-          p.b_scales + scale_row * p.bs_row_stride, scale_row + 1 < p.num_b_scale_rows};
+  return {n_block * Shape::kBlockN + half, static_cast<uint32_t>(half * Shape::kBlockK)};
 }
 
 /// The TMA load of K block `kb` of a tile's B into one stage, completing on `bar` (both CTAs' with multicast).
@@ -164,12 +158,8 @@ struct StageSmem {
 /// with the B tile: Overlap::weights issues B first, A once the previous grid has completed.
 enum class StageParts { all, b, a };
 
-/// The loads of K block `kb` of a tile into stage `stage`, each completing on the stage's `full` barrier: A
-/// (rows from m0) and B (BSource) by TMA; where the A scales come by TMA, they and, by cp.async, the tile's
-/// one or two B scales (a row past N as zeros; the cp.async arrival is the barrier's second expected one).
-/// The B scales are this thread's too so that no other warp's code lies on the way to a stage's completion:
-/// after another kernel's code had filled the SMs' instruction caches, a B-scale warp fetching its own code
-/// delayed a launch's first data by 1-3 us (BENCHMARKS.md, Hopper v19).
+/// The TMA loads of K block `kb` of a tile into stage `stage`: A (rows from m0), the A scales where they
+/// come by TMA, and B (BSource), each completing on the stage's `full` barrier.
 template <class Shape>
 __device__ __forceinline__ void load_stage(const KernelParams& p, const CUtensorMap* tma_a, const CUtensorMap* tma_b,
                                            const CUtensorMap* tma_as, const StageSmem& smem, int stage,
@@ -178,17 +168,23 @@ __device__ __forceinline__ void load_stage(const KernelParams& p, const CUtensor
   if (parts != StageParts::a) ptx::barrier_arrive_expect_tx(bar, tx_bytes);
   if (parts != StageParts::b) {
     ptx::tma_load_2d(smem.a + stage * Shape::kABytes, tma_a, kb * Shape::kBlockK, m0, bar);
-    if (p.a_scales_tma) {
-      float* scales = smem.scales + stage * Shape::kScaleStride;
-      ptx::tma_load_2d(scales, tma_as, m0, kb, bar);  // rows past M arrive as zeros
-      const float* column = src.scales + kb * p.bs_col_stride;
-      ptx::cp_async_4_zfill(scales + Shape::kBlockM, column, 4);
-      ptx::cp_async_4_zfill(scales + Shape::kBlockM + 1, src.second_scale ? column + p.bs_row_stride : column,
-                            src.second_scale ? 4 : 0);
-      ptx::cp_async_arrive_noinc(bar);
-    }
+    // The A scales by TMA (rows past M arrive as zeros).
+    if (p.a_scales_tma) ptx::tma_load_2d(smem.scales + stage * Shape::kScaleStride, tma_as, m0, kb, bar);
   }
   if (parts != StageParts::a) load_b<Shape>(p, tma_b, smem.b + stage * Shape::kBBytes, src, kb, bar);
+}
+
+/// The coordinates of this CTA's first tile: with one m-unit (every decode-sized launch) tile_coord gives
+/// the n-block `tile`, and its three run-time divisions (each a chain of ~25 dependent instructions) are
+/// skipped on the way to the first loads. (Not inside tile_coord: the branch there, in every tile of the
+/// persistent loops, cost 4096 x 32768 x 512 5%.)
+__device__ __forceinline__ TileCoord first_tile_coord(const KernelParams& p, int32_t tile) {
+  return num_m_units(p) == 1 ? TileCoord{0, tile} : tile_coord(p, tile);
+}
+
+/// How many K blocks of a CTA's first tile start-up loads: one per stage, at most the tile's.
+__device__ __forceinline__ int32_t first_k_blocks(const KernelParams& p, KRange kr) {
+  return kr.end - kr.begin < p.stages ? kr.end - kr.begin : p.stages;
 }
 
 /// What the TMA thread issued at start-up: its first tile's K blocks [k_range.begin, end) in stages 0, 1, ...
@@ -207,15 +203,12 @@ __device__ __forceinline__ FirstLoads issue_first_loads(const KernelParams& p, c
                                                         uint32_t cta_rank) {
   FirstLoads first;
   if (tile >= p.num_tiles) return first;
-  // With one m-unit (every decode-sized launch) tile_coord gives the n-block `tile`: its three run-time
-  // divisions (each a chain of ~25 dependent instructions) are skipped on the way to the first load. (Not
-  // inside tile_coord: the branch there, in every tile of the persistent loops, cost 4096 x 32768 x 512 5%.)
-  const TileCoord tc = num_m_units(p) == 1 ? TileCoord{0, tile} : tile_coord(p, tile);
+  const TileCoord tc = first_tile_coord(p, tile);
   const int32_t m_block = m_block_of(p, tc, cta_rank);
   const int32_t m0 = m_block * Shape::kBlockM;
   const KRange kr = k_range(p, cta_rank);
   const BSource src = b_source<Shape>(p, tc.n_block, cta_rank);
-  first.end = kr.begin + (kr.end - kr.begin < p.stages ? kr.end - kr.begin : p.stages);
+  first.end = kr.begin + first_k_blocks(p, kr);
   if (kTrace) first.issued_ns = ptx::global_timer_ns();
   const bool weights_first = p.overlap == Overlap::weights;
   if (weights_first) {
@@ -231,6 +224,28 @@ __device__ __forceinline__ FirstLoads issue_first_loads(const KernelParams& p, c
                       weights_first ? StageParts::a : StageParts::all);
   }
   return first;
+}
+
+/// Start-up, by the B-scale warp (A scales by TMA), once the previous grid has completed: lane l copies the
+/// B scales of the first tile's K block begin + l into stage l by cp.async and arrives on its `full` barrier
+/// when they land, for the K blocks issue_first_loads loads; the warp's loop starts past them. Here, in the
+/// start-up code every warp runs, and not in that loop (in the producer's code, far from it): after another
+/// kernel had filled the SMs' instruction caches the warp fetched its loop's code before its first scale
+/// load, and the first stage completed 1-3 us late (BENCHMARKS.md, Hopper v19). (The TMA thread copying
+/// every stage's B scales by cp.async instead slowed the K loops by 10-20%.)
+template <class Shape>
+__device__ __forceinline__ void copy_first_b_scales(const KernelParams& p, const StageSmem& smem, int32_t tile,
+                                                    uint32_t cta_rank, int lane) {
+  if (tile >= p.num_tiles) return;
+  const KRange kr = k_range(p, cta_rank);
+  if (lane >= first_k_blocks(p, kr)) return;
+  const int32_t b_row = first_tile_coord(p, tile).n_block * Shape::kBlockN / 128;
+  const float* column = p.b_scales + b_row * p.bs_row_stride + (kr.begin + lane) * p.bs_col_stride;
+  float* scales = smem.scales + lane * Shape::kScaleStride + Shape::kBlockM;
+  const bool second = b_row + 1 < p.num_b_scale_rows;  // else zeros, as the loop stores
+  ptx::cp_async_4_zfill(scales, column, 4);
+  ptx::cp_async_4_zfill(scales + 1, second ? column + p.bs_row_stride : column, second ? 4 : 0);
+  ptx::cp_async_arrive_noinc(smem.full + lane);
 }
 
 /// bias[col] of a bias of type kBias, as float.
@@ -724,8 +739,8 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
     ptx::tma_prefetch_descriptor(&tma_b);
     if (p.a_scales_tma) ptx::tma_prefetch_descriptor(&tma_as);
     for (int s = 0; s < stages; ++s) {
-      // The TMA thread's arrive.expect_tx, plus its cp.async arrival for the B scales (A scales by TMA) or
-      // that of the 32 lanes of a scale-copy warp (cp.async).
+      // The TMA thread's arrive.expect_tx, plus the B-scale thread's (A scales by TMA) or the 32 lanes of
+      // a scale-copy warp (cp.async).
       ptx::barrier_init(&full[s], p.a_scales_tma ? 1 + 1 : 1 + 32);
       ptx::barrier_init(&empty[s], Shape::kMathWarpgroups * 4 * (p.multicast ? 2 : 1));
     }
@@ -754,6 +769,9 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
   // (issue_first_loads waits for it too). Then the next kernel may start its own set-up on the SMs this grid
   // leaves.
   wait_for_previous_grid();
+  if (p.a_scales_tma && warp == kProducerWarp + 1) {
+    detail::copy_first_b_scales<Shape>(p, stage_smem, cluster_id, cta_rank, lane);
+  }
   const uint64_t dependency_ns = kTrace ? ptx::global_timer_ns() : 0;
   // The next kernel may start its set-up now; under Overlap::weights only once this CTA's loads are all
   // issued (below), so that its early B loads fill this grid's tail instead of slowing its stream.
@@ -767,8 +785,7 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
   if (warp >= kProducerWarp) {
     // ---------------------------------------------------------------- producer warpgroup
     if constexpr (Shape::kMathWarpgroups == 2) ptx::warpgroup_registers_decrease<Shape::kProducerRegisters>();
-    // 0: TMA (and, with the A scales by TMA, every scale: warps 1-3 then idle), 1-3: scales of every third K block
-    const int role = warp - kProducerWarp;
+    const int role = warp - kProducerWarp;  // 0: TMA, 1-3: scales of every third K block
     detail::PipelineState pipe;
     for (int32_t tile = cluster_id; tile < p.num_tiles; tile += num_clusters) {
       const TileCoord tc = tile_coord(p, tile);
@@ -798,7 +815,41 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
           // (the first call from any thread of a CTA counts for the CTA)
           if (p.overlap == Overlap::weights && tile + num_clusters >= p.num_tiles) allow_dependent_launch();
         }
-      } else if (!p.a_scales_tma) {
+      } else if (p.a_scales_tma) {
+        if (role == 1) {
+          // With the A scales coming by TMA, warp 1 provides each K block's one or two B scales. Its lanes
+          // load them for 32 K blocks at a time (lane l: the group's K block l; one memory latency per 32 K
+          // blocks, inside the pipeline's lead), and lane l stores its pair and arrives, its release ordering
+          // the stores. The whole warp waits for each stage, so it never diverges around a spinning wait
+          // (a lane-0 wait followed by a shuffle made every K block take the warp's slow divergent path:
+          // consumers starved for the B scales, 25-50% slower; BENCHMARKS.md, Hopper v6).
+          const int32_t b_row = tc.n_block * kBlockN / 128;
+          // The first tile's first K blocks got their scales at start-up (copy_first_b_scales).
+          int32_t kb = kr.begin;
+          if (tile == cluster_id) {
+            for (const int32_t first_end = kr.begin + detail::first_k_blocks(p, kr); kb < first_end; ++kb) {
+              pipe.advance(stages);
+            }
+          }
+          float b0 = 0.0f, b1 = 0.0f;  // this lane's K block of the current group of 32
+          for (const int32_t start = kb; kb < kr.end; ++kb, pipe.advance(stages)) {
+            const int32_t slot = (kb - kr.begin) % 32;
+            if ((slot == 0 || kb == start) && kb - slot + lane < kr.end) {
+              const float* column = p.b_scales + (kb - slot + lane) * p.bs_col_stride;
+              b0 = b_row < p.num_b_scale_rows ? __ldg(column + b_row * p.bs_row_stride) : 0.0f;
+              b1 = b_row + 1 < p.num_b_scale_rows ? __ldg(column + (b_row + 1) * p.bs_row_stride) : 0.0f;
+            }
+            ptx::barrier_wait(&empty[pipe.stage], pipe.phase ^ 1u);
+            if (lane == slot) {
+              float* scales = smem_scales + pipe.stage * Shape::kScaleStride;
+              scales[kBlockM] = b0;
+              scales[kBlockM + 1] = b1;
+              ptx::barrier_arrive(&full[pipe.stage]);
+            }
+            __syncwarp();
+          }
+        }
+      } else {
         // Three warps take turns, K block by K block: one warp copying every block ran at about one K block
         // per global-memory latency whatever the pipeline depth, which throttled the whole GEMM (17-20% at
         // M = 4096, BENCHMARKS.md Hopper v5). Each warp still waits for every stage to be free, its turn or
