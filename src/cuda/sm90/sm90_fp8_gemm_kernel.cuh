@@ -78,6 +78,13 @@ struct TileShape {
   // producer keeps 56 (its B-scale loop spilled at 40), the consumers take the rest of the 64K-register
   // file (224: the 256x128 and double-buffered 128x128 fragments fit without spills).
   static constexpr int kProducerRegisters = 56;
+  // Code layout: the one-wave tiles (every decode-sized plan) have the producer warpgroup's code right after
+  // the start-up code, before the consumers': after another kernel's code has filled the SMs' instruction
+  // caches, the TMA thread's refills and the B-scale warp's loop, fetched from there, kept the pipeline
+  // stalled for 1-2 us of a decode launch when they came last (BENCHMARKS.md, Hopper v19). 256x128 (M >= 2048
+  // only, where a launch's start is amortised) keeps the consumers first and its code as before: its
+  // promotion-bound K loop is rescheduled by any change around it, and moved 1-4% with such changes.
+  static constexpr bool kProducerCodeFirst = kWaves == 1;
   static constexpr int kConsumerRegisters = 224;
 
   static_assert(kBlockM % (64 * kWgM) == 0, "BLOCK_M must be a multiple of 64 * WG_M");
@@ -769,8 +776,10 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
   // (issue_first_loads waits for it too). Then the next kernel may start its own set-up on the SMs this grid
   // leaves.
   wait_for_previous_grid();
-  if (p.a_scales_tma && warp == kProducerWarp + 1) {
-    detail::copy_first_b_scales<Shape>(p, stage_smem, cluster_id, cta_rank, lane);
+  if constexpr (Shape::kProducerCodeFirst) {
+    if (p.a_scales_tma && warp == kProducerWarp + 1) {
+      detail::copy_first_b_scales<Shape>(p, stage_smem, cluster_id, cta_rank, lane);
+    }
   }
   const uint64_t dependency_ns = kTrace ? ptx::global_timer_ns() : 0;
   // The next kernel may start its set-up now; under Overlap::weights only once this CTA's loads are all
@@ -782,8 +791,8 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
     detail::stamp(p, kTraceDependencyMet, dependency_ns, threadIdx.x == 0);
   }
 
-  if (warp >= kProducerWarp) {
-    // ---------------------------------------------------------------- producer warpgroup
+  // ---------------------------------------------------------------- producer warpgroup
+  const auto producer = [&] {
     if constexpr (Shape::kMathWarpgroups == 2) ptx::warpgroup_registers_decrease<Shape::kProducerRegisters>();
     const int role = warp - kProducerWarp;  // 0: TMA, 1-3: scales of every third K block
     detail::PipelineState pipe;
@@ -824,23 +833,19 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
           // (a lane-0 wait followed by a shuffle made every K block take the warp's slow divergent path:
           // consumers starved for the B scales, 25-50% slower; BENCHMARKS.md, Hopper v6).
           const int32_t b_row = tc.n_block * kBlockN / 128;
-          // The first tile's first K blocks got their scales at start-up (copy_first_b_scales).
-          int32_t kb = kr.begin;
-          if (tile == cluster_id) {
-            for (const int32_t first_end = kr.begin + detail::first_k_blocks(p, kr); kb < first_end; ++kb) {
-              pipe.advance(stages);
-            }
-          }
+          // With kProducerCodeFirst the first tile's first K blocks got their scales at start-up
+          // (copy_first_b_scales); their stages are in their first phase, whose `empty` waits return at once.
+          const int32_t copied_end = tile == cluster_id ? kr.begin + detail::first_k_blocks(p, kr) : kr.begin;
           float b0 = 0.0f, b1 = 0.0f;  // this lane's K block of the current group of 32
-          for (const int32_t start = kb; kb < kr.end; ++kb, pipe.advance(stages)) {
+          for (int32_t kb = kr.begin; kb < kr.end; ++kb, pipe.advance(stages)) {
             const int32_t slot = (kb - kr.begin) % 32;
-            if ((slot == 0 || kb == start) && kb - slot + lane < kr.end) {
-              const float* column = p.b_scales + (kb - slot + lane) * p.bs_col_stride;
+            if (slot == 0 && kb + lane < kr.end) {
+              const float* column = p.b_scales + (kb + lane) * p.bs_col_stride;
               b0 = b_row < p.num_b_scale_rows ? __ldg(column + b_row * p.bs_row_stride) : 0.0f;
               b1 = b_row + 1 < p.num_b_scale_rows ? __ldg(column + (b_row + 1) * p.bs_row_stride) : 0.0f;
             }
             ptx::barrier_wait(&empty[pipe.stage], pipe.phase ^ 1u);
-            if (lane == slot) {
+            if (lane == slot && (!Shape::kProducerCodeFirst || kb >= copied_end)) {
               float* scales = smem_scales + pipe.stage * Shape::kScaleStride;
               scales[kBlockM] = b0;
               scales[kBlockM + 1] = b1;
@@ -878,8 +883,9 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
       __syncwarp();
       ptx::cluster_sync();
     }
-  } else {
-    // ---------------------------------------------------------------- consumer warpgroups
+  };
+  // ---------------------------------------------------------------- consumer warpgroups
+  const auto consumers = [&] {
     if constexpr (Shape::kMathWarpgroups == 2) {
       ptx::warpgroup_registers_increase<Shape::kConsumerRegisters>();
       if (kTrace) detail::stamp(p, kTraceRegistersReady, ptx::global_timer_ns(), threadIdx.x == 0);
@@ -983,6 +989,20 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
       detail::stamp(p, kTraceTiles, cluster_id < p.num_tiles ? (p.num_tiles - 1 - cluster_id) / num_clusters + 1 : 0,
                     first);
       detail::stamp(p, kTraceSm, ptx::sm_id(), first);
+    }
+  };
+  // The branch laid out first in the SASS is the one written second (nvcc 13); see TileShape::kProducerCodeFirst.
+  if constexpr (Shape::kProducerCodeFirst) {
+    if (warp < kProducerWarp) {
+      consumers();
+    } else {
+      producer();
+    }
+  } else {
+    if (warp >= kProducerWarp) {
+      producer();
+    } else {
+      consumers();
     }
   }
 }
