@@ -78,13 +78,6 @@ struct TileShape {
   // producer keeps 56 (its B-scale loop spilled at 40), the consumers take the rest of the 64K-register
   // file (224: the 256x128 and double-buffered 128x128 fragments fit without spills).
   static constexpr int kProducerRegisters = 56;
-  // Code layout: the one-wave tiles (every decode-sized plan) have the producer warpgroup's code right after
-  // the start-up code, before the consumers': after another kernel's code has filled the SMs' instruction
-  // caches, the TMA thread's refills and the B-scale warp's loop, fetched from there, kept the pipeline
-  // stalled for 1-2 us of a decode launch when they came last (BENCHMARKS.md, Hopper v19). 256x128 (M >= 2048
-  // only, where a launch's start is amortised) keeps the consumers first and its code as before: its
-  // promotion-bound K loop is rescheduled by any change around it, and moved 1-4% with such changes.
-  static constexpr bool kProducerCodeFirst = kWaves == 1;
   static constexpr int kConsumerRegisters = 224;
 
   static_assert(kBlockM % (64 * kWgM) == 0, "BLOCK_M must be a multiple of 64 * WG_M");
@@ -181,19 +174,6 @@ __device__ __forceinline__ void load_stage(const KernelParams& p, const CUtensor
   if (parts != StageParts::a) load_b<Shape>(p, tma_b, smem.b + stage * Shape::kBBytes, src, kb, bar);
 }
 
-/// The coordinates of this CTA's first tile: with one m-unit (every decode-sized launch) tile_coord gives
-/// the n-block `tile`, and its three run-time divisions (each a chain of ~25 dependent instructions) are
-/// skipped on the way to the first loads. (Not inside tile_coord: the branch there, in every tile of the
-/// persistent loops, cost 4096 x 32768 x 512 5%.)
-__device__ __forceinline__ TileCoord first_tile_coord(const KernelParams& p, int32_t tile) {
-  return num_m_units(p) == 1 ? TileCoord{0, tile} : tile_coord(p, tile);
-}
-
-/// How many K blocks of a CTA's first tile start-up loads: one per stage, at most the tile's.
-__device__ __forceinline__ int32_t first_k_blocks(const KernelParams& p, KRange kr) {
-  return kr.end - kr.begin < p.stages ? kr.end - kr.begin : p.stages;
-}
-
 /// What the TMA thread issued at start-up: its first tile's K blocks [k_range.begin, end) in stages 0, 1, ...
 struct FirstLoads {
   int32_t end = 0;
@@ -210,12 +190,15 @@ __device__ __forceinline__ FirstLoads issue_first_loads(const KernelParams& p, c
                                                         uint32_t cta_rank) {
   FirstLoads first;
   if (tile >= p.num_tiles) return first;
-  const TileCoord tc = first_tile_coord(p, tile);
+  // With one m-unit (every decode-sized launch) tile_coord gives the n-block `tile`: its three run-time
+  // divisions (each a chain of ~25 dependent instructions) are skipped on the way to the first load. (Not
+  // inside tile_coord: the branch there, in every tile of the persistent loops, cost 4096 x 32768 x 512 5%.)
+  const TileCoord tc = num_m_units(p) == 1 ? TileCoord{0, tile} : tile_coord(p, tile);
   const int32_t m_block = m_block_of(p, tc, cta_rank);
   const int32_t m0 = m_block * Shape::kBlockM;
   const KRange kr = k_range(p, cta_rank);
   const BSource src = b_source<Shape>(p, tc.n_block, cta_rank);
-  first.end = kr.begin + first_k_blocks(p, kr);
+  first.end = kr.begin + (kr.end - kr.begin < p.stages ? kr.end - kr.begin : p.stages);
   if (kTrace) first.issued_ns = ptx::global_timer_ns();
   const bool weights_first = p.overlap == Overlap::weights;
   if (weights_first) {
@@ -231,28 +214,6 @@ __device__ __forceinline__ FirstLoads issue_first_loads(const KernelParams& p, c
                       weights_first ? StageParts::a : StageParts::all);
   }
   return first;
-}
-
-/// Start-up, by the B-scale warp (A scales by TMA), once the previous grid has completed: lane l copies the
-/// B scales of the first tile's K block begin + l into stage l by cp.async and arrives on its `full` barrier
-/// when they land, for the K blocks issue_first_loads loads; the warp's loop starts past them. Here, in the
-/// start-up code every warp runs, and not in that loop (in the producer's code, far from it): after another
-/// kernel had filled the SMs' instruction caches the warp fetched its loop's code before its first scale
-/// load, and the first stage completed 1-3 us late (BENCHMARKS.md, Hopper v19). (The TMA thread copying
-/// every stage's B scales by cp.async instead slowed the K loops by 10-20%.)
-template <class Shape>
-__device__ __forceinline__ void copy_first_b_scales(const KernelParams& p, const StageSmem& smem, int32_t tile,
-                                                    uint32_t cta_rank, int lane) {
-  if (tile >= p.num_tiles) return;
-  const KRange kr = k_range(p, cta_rank);
-  if (lane >= first_k_blocks(p, kr)) return;
-  const int32_t b_row = first_tile_coord(p, tile).n_block * Shape::kBlockN / 128;
-  const float* column = p.b_scales + b_row * p.bs_row_stride + (kr.begin + lane) * p.bs_col_stride;
-  float* scales = smem.scales + lane * Shape::kScaleStride + Shape::kBlockM;
-  const bool second = b_row + 1 < p.num_b_scale_rows;  // else zeros, as the loop stores
-  ptx::cp_async_4_zfill(scales, column, 4);
-  ptx::cp_async_4_zfill(scales + 1, second ? column + p.bs_row_stride : column, second ? 4 : 0);
-  ptx::cp_async_arrive_noinc(smem.full + lane);
 }
 
 /// bias[col] of a bias of type kBias, as float.
@@ -776,11 +737,6 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
   // (issue_first_loads waits for it too). Then the next kernel may start its own set-up on the SMs this grid
   // leaves.
   wait_for_previous_grid();
-  if constexpr (Shape::kProducerCodeFirst) {
-    if (p.a_scales_tma && warp == kProducerWarp + 1) {
-      detail::copy_first_b_scales<Shape>(p, stage_smem, cluster_id, cta_rank, lane);
-    }
-  }
   const uint64_t dependency_ns = kTrace ? ptx::global_timer_ns() : 0;
   // The next kernel may start its set-up now; under Overlap::weights only once this CTA's loads are all
   // issued (below), so that its early B loads fill this grid's tail instead of slowing its stream.
@@ -791,8 +747,8 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
     detail::stamp(p, kTraceDependencyMet, dependency_ns, threadIdx.x == 0);
   }
 
-  // ---------------------------------------------------------------- producer warpgroup
-  const auto producer = [&] {
+  if (warp >= kProducerWarp) {
+    // ---------------------------------------------------------------- producer warpgroup
     if constexpr (Shape::kMathWarpgroups == 2) ptx::warpgroup_registers_decrease<Shape::kProducerRegisters>();
     const int role = warp - kProducerWarp;  // 0: TMA, 1-3: scales of every third K block
     detail::PipelineState pipe;
@@ -833,9 +789,6 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
           // (a lane-0 wait followed by a shuffle made every K block take the warp's slow divergent path:
           // consumers starved for the B scales, 25-50% slower; BENCHMARKS.md, Hopper v6).
           const int32_t b_row = tc.n_block * kBlockN / 128;
-          // With kProducerCodeFirst the first tile's first K blocks got their scales at start-up
-          // (copy_first_b_scales); their stages are in their first phase, whose `empty` waits return at once.
-          const int32_t copied_end = tile == cluster_id ? kr.begin + detail::first_k_blocks(p, kr) : kr.begin;
           float b0 = 0.0f, b1 = 0.0f;  // this lane's K block of the current group of 32
           for (int32_t kb = kr.begin; kb < kr.end; ++kb, pipe.advance(stages)) {
             const int32_t slot = (kb - kr.begin) % 32;
@@ -845,7 +798,7 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
               b1 = b_row + 1 < p.num_b_scale_rows ? __ldg(column + (b_row + 1) * p.bs_row_stride) : 0.0f;
             }
             ptx::barrier_wait(&empty[pipe.stage], pipe.phase ^ 1u);
-            if (lane == slot && (!Shape::kProducerCodeFirst || kb >= copied_end)) {
+            if (lane == slot) {
               float* scales = smem_scales + pipe.stage * Shape::kScaleStride;
               scales[kBlockM] = b0;
               scales[kBlockM + 1] = b1;
@@ -883,9 +836,8 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
       __syncwarp();
       ptx::cluster_sync();
     }
-  };
-  // ---------------------------------------------------------------- consumer warpgroups
-  const auto consumers = [&] {
+  } else {
+    // ---------------------------------------------------------------- consumer warpgroups
     if constexpr (Shape::kMathWarpgroups == 2) {
       ptx::warpgroup_registers_increase<Shape::kConsumerRegisters>();
       if (kTrace) detail::stamp(p, kTraceRegistersReady, ptx::global_timer_ns(), threadIdx.x == 0);
@@ -989,20 +941,6 @@ __global__ void __launch_bounds__(Shape::kThreads, 1)
       detail::stamp(p, kTraceTiles, cluster_id < p.num_tiles ? (p.num_tiles - 1 - cluster_id) / num_clusters + 1 : 0,
                     first);
       detail::stamp(p, kTraceSm, ptx::sm_id(), first);
-    }
-  };
-  // The branch laid out first in the SASS is the one written second (nvcc 13); see TileShape::kProducerCodeFirst.
-  if constexpr (Shape::kProducerCodeFirst) {
-    if (warp < kProducerWarp) {
-      consumers();
-    } else {
-      producer();
-    }
-  } else {
-    if (warp >= kProducerWarp) {
-      producer();
-    } else {
-      consumers();
     }
   }
 }

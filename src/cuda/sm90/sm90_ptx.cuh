@@ -113,12 +113,6 @@ __device__ __forceinline__ void cp_async_4(void* dst, const void* src) {
   asm volatile("cp.async.ca.shared.global [%0], [%1], 4;" ::"r"(smem_addr(dst)), "l"(src) : "memory");
 }
 
-/// cp_async_4 reading `src_bytes` (0 or 4) of `src` and zero-filling the rest.
-__device__ __forceinline__ void cp_async_4_zfill(void* dst, const void* src, uint32_t src_bytes) {
-  asm volatile("cp.async.ca.shared.global [%0], [%1], 4, %2;" ::"r"(smem_addr(dst)), "l"(src), "r"(src_bytes)
-               : "memory");
-}
-
 /// Counts as one arrival on `bar` once every cp.async this thread issued before has landed (the barrier's
 /// expected count includes it: .noinc).
 __device__ __forceinline__ void cp_async_arrive_noinc(uint64_t* bar) {
